@@ -1,0 +1,148 @@
+"""The `kb` command line: each command parses its options and calls one library function."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import sqlite_utils
+
+from .build import BuildError, build, check
+from .search import search as search_claims
+
+DATA_OPTION = click.option(
+    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default="data",
+    show_default=True, help="Folder of curated YAML files.",
+)  # fmt: skip
+DB_OPTION = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default="kb.db",
+    show_default=True, help="The SQLite database to build or read.",
+)  # fmt: skip
+
+
+def _report_problems(problems) -> None:
+    for p in problems:
+        click.echo(f"error: {p}", err=True)
+    click.echo(f"{len(problems)} problem(s) found; nothing was built.", err=True)
+
+
+@click.group()
+@click.version_option(package_name="bml-kb")
+def cli() -> None:
+    """Evidence knowledge base for articles on knee bone marrow lesions.
+
+    \b
+    Typical use:
+      kb validate            check data/ without building
+      kb build               build kb.db from data/
+      kb search "weight-bearing pain"
+      kb serve               build if needed and browse at http://127.0.0.1:8001
+    """
+
+
+@cli.command(name="validate")
+@DATA_OPTION
+def validate_cmd(data_dir: Path) -> None:
+    """Check every file in data/ and report every problem (file:line: field: message).
+
+    Exit code 0 when data/ is valid, 1 when it is not.
+
+    \b
+    Example:
+      kb validate --data data
+    """
+    kb, _fetched, problems = check(data_dir)
+    if problems:
+        _report_problems(problems)
+        sys.exit(1)
+    click.echo(
+        f"ok: {len(kb.sources)} sources, {len(kb.claims)} claims, {len(kb.articles)} articles, "
+        f"{len(kb.faq)} FAQ entries"
+    )
+
+
+@cli.command(name="build")
+@DATA_OPTION
+@DB_OPTION
+def build_cmd(data_dir: Path, db_path: Path) -> None:
+    """Validate data/ and build the database atomically.
+
+    On any problem nothing is written and the previous database stays as it was.
+
+    \b
+    Example:
+      kb build --data data --db kb.db
+    """
+    try:
+        result = build(data_dir, db_path)
+    except BuildError as exc:
+        _report_problems(exc.problems)
+        sys.exit(1)
+    counts = ", ".join(f"{n} {t}" for t, n in result.counts.items() if n)
+    click.echo(f"built {result.db_path} (build {result.build_id}): {counts}")
+
+
+@cli.command(name="search")
+@click.argument("query")
+@DB_OPTION
+@click.option("--limit", default=20, show_default=True, help="Most results to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as a JSON list.")
+def search_cmd(query: str, db_path: Path, limit: int, as_json: bool) -> None:
+    """Search claims by relevance. Every word must match; stems match too (lesion ~ lesions).
+
+    \b
+    Examples:
+      kb search "weight-bearing pain"
+      kb search CTX-I --json
+    """
+    if not db_path.exists():
+        raise click.ClickException(f"{db_path} not found: run `kb build` first")
+    results = search_claims(sqlite_utils.Database(db_path), query, limit=limit)
+    if as_json:
+        click.echo(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    if not results:
+        click.echo(f"no claims match {query!r}")
+        return
+    for r in results:
+        status = r["flag"] or r["status"]
+        figure = f" [{r['figure']}]" if r["figure"] else ""
+        click.echo(f"{r['id']}{figure} ({status})")
+        click.echo(f"    {r['statement']}")
+        if r["citation"]:
+            click.echo(f"    {r['citation']}")
+
+
+@cli.command(name="serve")
+@DATA_OPTION
+@DB_OPTION
+@click.option(
+    "--metadata", type=click.Path(dir_okay=False, path_type=Path), default="metadata.yml",
+    show_default=True, help="Datasette metadata file.",
+)  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option(
+    "--public", is_flag=True,
+    help="Settings for a public instance: immutable, no arbitrary SQL, no downloads, tight time limits.",
+)  # fmt: skip
+def serve_cmd(data_dir: Path, db_path: Path, metadata: Path, host: str, port: int, public: bool) -> None:
+    """Build the database if data/ changed since the last build, then serve it with Datasette.
+
+    \b
+    Examples:
+      kb serve                      # http://127.0.0.1:8001/kb
+      kb serve --public --host 0.0.0.0 --port 8080
+    """
+    from .serve import ensure_built, serve
+
+    try:
+        result = ensure_built(data_dir, db_path)
+    except BuildError as exc:
+        _report_problems(exc.problems)
+        sys.exit(1)
+    if result:
+        click.echo(f"built {result.db_path} (build {result.build_id})", err=True)
+    serve(data_dir, db_path, metadata, host, port, public)

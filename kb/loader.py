@@ -1,0 +1,172 @@
+"""Reading `data/`: YAML files parsed with the line number of every record and field.
+
+Parsing is pure: `load_data(path)` returns the raw records with their locations and the problems
+found while reading (bad YAML, wrong shape). Checking the records is `kb.validate`'s job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+try:  # libyaml is about ten times faster; both give node line numbers
+    _BaseLoader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _BaseLoader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located for a person to fix."""
+
+    path: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class Located(dict):
+    """A YAML mapping that remembers the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: str, line: int):
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line = key, line
+
+
+class _Loader(_BaseLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
+    loader.flatten_mapping(node)
+    result = Located()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise _DuplicateKey(str(key), key_node.start_mark.line + 1)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[str(key)] = key_node.start_mark.line + 1
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text: str, path: str) -> tuple[Any, list[Problem]]:
+    """Parse one YAML document; on a syntax error return (None, [problem with its line])."""
+    try:
+        return yaml.load(text, Loader=_Loader), []
+    except _DuplicateKey as exc:
+        return None, [Problem(path, exc.line, exc.key, "duplicate key")]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        reason = " ".join(x for x in (exc.context, exc.problem) if x)
+        return None, [Problem(path, line, None, f"YAML syntax error: {reason}")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(path, None, None, f"YAML error: {exc}")]
+
+
+@dataclass
+class RawData:
+    """What `data/` holds, before validation. Each record is a `Located` dict with `_file` set."""
+
+    sources: list[Located] = field(default_factory=list)
+    claims: list[Located] = field(default_factory=list)
+    articles: list[Located] = field(default_factory=list)
+    faq: list[Located] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _read_list(
+    path: Path, rel: str, kind: str, out: list[Located], problems: list[Problem]
+) -> None:
+    doc, errs = parse_yaml(path.read_text(encoding="utf-8"), rel)
+    problems.extend(errs)
+    if errs or doc is None:
+        return
+    if not isinstance(doc, list):
+        problems.append(
+            Problem(rel, 1, None, f"expected a list of {kind} records at the top level")
+        )
+        return
+    for i, item in enumerate(doc):
+        if not isinstance(item, Located):
+            problems.append(Problem(rel, None, None, f"{kind} item {i + 1} is not a mapping"))
+            continue
+        item["_file"] = rel
+        out.append(item)
+
+
+def data_files(data_dir: Path) -> list[Path]:
+    """Every curated YAML file, in a stable order."""
+    files = [data_dir / "sources.yml", data_dir / "faq.yml"]
+    files += sorted((data_dir / "claims").glob("*.yml"))
+    files += sorted((data_dir / "articles").glob("*.yml"))
+    return [f for f in files if f.exists()]
+
+
+def data_fingerprint(data_dir: Path) -> str:
+    """A hash of every file under data/ (curated and fetched): equal hashes, equal builds."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(data_dir)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def load_data(data_dir: Path) -> RawData:
+    data_dir = Path(data_dir)
+    raw = RawData()
+    if not data_dir.is_dir():
+        raw.problems.append(Problem(str(data_dir), None, None, "data folder not found"))
+        return raw
+
+    def rel(p: Path) -> str:
+        return str(p.relative_to(data_dir.parent)) if data_dir.parent != p else str(p)
+
+    sources = data_dir / "sources.yml"
+    if sources.exists():
+        _read_list(sources, rel(sources), "source", raw.sources, raw.problems)
+    else:
+        raw.problems.append(
+            Problem(rel(sources), None, None, "missing: every KB needs sources.yml")
+        )
+    for path in sorted((data_dir / "claims").glob("*.yml")):
+        _read_list(path, rel(path), "claim", raw.claims, raw.problems)
+    faq = data_dir / "faq.yml"
+    if faq.exists():
+        _read_list(faq, rel(faq), "faq", raw.faq, raw.problems)
+    for path in sorted((data_dir / "articles").glob("*.yml")):
+        doc, errs = parse_yaml(path.read_text(encoding="utf-8"), rel(path))
+        raw.problems.extend(errs)
+        if errs:
+            continue
+        if not isinstance(doc, Located):
+            raw.problems.append(Problem(rel(path), 1, None, "expected one article mapping"))
+            continue
+        doc["_file"] = rel(path)
+        raw.articles.append(doc)
+    return raw

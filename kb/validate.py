@@ -1,0 +1,459 @@
+"""Checking curated records: the field specifications as data, and one pass that reports every problem.
+
+`validate(raw)` returns a `KB` of clean rows (keys = database columns) and the list of problems.
+The build refuses to run while there is any problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .doi import InvalidDOI, normalize_doi
+from .loader import Located, Problem, RawData
+
+STATUSES = ("verified", "unverified", "disputed", "deprecated")
+MEASURES = (
+    "prevalence", "proportion", "count", "sample_size", "odds_ratio", "regression_coefficient",
+    "mean", "mean_difference", "r_squared", "dice", "survivorship", "association", "duration",
+    "dose", "ratio",
+)  # fmt: skip
+COMPARTMENTS = (
+    "medial tibiofemoral", "lateral tibiofemoral", "medial patellofemoral",
+    "lateral patellofemoral", "patellofemoral", "tibiofemoral", "whole knee",
+)  # fmt: skip
+STUDY_DESIGNS = (
+    "systematic review", "narrative review", "randomised controlled trial", "cohort",
+    "cross-sectional", "secondary analysis", "methods validation", "case series", "laboratory",
+    "other",
+)  # fmt: skip
+CERTAINTIES = ("high", "moderate", "low", "very low")
+QUALIFIERS = ("up to", "about", "at least", "more than", "less than")
+INTERVALS = ("range", "95% CI")
+ORIGINS = ("manual", "crossref", "openalex", "doi.org")
+STATEMENT_VERDICTS = ("supported", "unverified", "contradicted", "misattributed", "unsupported")
+REFERENCE_VERDICTS = ("ok", "mismatch", "unresolved", "unused", "retracted", "missing")
+EXCERPT_MAX_WORDS = 25
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+PARTIAL_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # str, int, number, bool, date, partial_date, list, doi, id
+    required: bool = False
+    choices: tuple[str, ...] | None = None
+
+
+SOURCE_FIELDS: dict[str, Field] = {
+    "doi": Field("doi", required=True),
+    "title": Field("str"),
+    "journal": Field("str"),
+    "year": Field("int"),
+    "published_online": Field("partial_date"),
+    "published_print": Field("partial_date"),
+    "volume": Field("str"),
+    "issue": Field("str"),
+    "pages": Field("str"),
+    "article_number": Field("str"),
+    "authors": Field("list"),
+    "pmid": Field("str"),
+    "pmcid": Field("str"),
+    "url": Field("str"),
+    "publisher": Field("str"),
+    "open_access": Field("bool"),
+    "license": Field("str"),
+    "study_design": Field("str", choices=STUDY_DESIGNS),
+    "metadata_origin": Field("str", required=True, choices=ORIGINS),
+    "metadata_page": Field("str"),
+    "notes": Field("str"),
+}
+
+CLAIM_FIELDS: dict[str, Field] = {
+    "id": Field("id", required=True),
+    "statement": Field("str", required=True),
+    "topic": Field("id", required=True),
+    "measure": Field("str", required=True, choices=MEASURES),
+    "value": Field("number"),
+    "value_low": Field("number"),
+    "value_high": Field("number"),
+    "interval": Field("str", choices=INTERVALS),
+    "unit": Field("str"),
+    "qualifier": Field("str", choices=QUALIFIERS),
+    "p_value": Field("number"),
+    "n": Field("int"),
+    "population": Field("str"),
+    "timepoint_months": Field("number"),
+    "compartments": Field("list", choices=COMPARTMENTS),
+    "study_design": Field("str", choices=STUDY_DESIGNS),
+    "certainty": Field("str", choices=CERTAINTIES),
+    "status": Field("str", required=True, choices=STATUSES),
+    "deprecated_reason": Field("str"),
+    "superseded_by": Field("id"),
+    "source_doi": Field("doi"),
+    "locator": Field("str"),
+    "excerpt": Field("str"),
+    "verified_against": Field("str"),
+    "curated_on": Field("date", required=True),
+    "curated_by": Field("str", required=True),
+    "notes": Field("str"),
+}
+
+ARTICLE_FIELDS: dict[str, Field] = {
+    "id": Field("id", required=True),
+    "title": Field("str", required=True),
+    "url": Field("str"),
+    "publisher": Field("str"),
+    "last_reviewed": Field("str"),
+    "references": Field("records"),
+    "statements": Field("records"),
+}
+
+REFERENCE_FIELDS: dict[str, Field] = {
+    "label": Field("str"),
+    "doi": Field("doi", required=True),
+    "printed_year": Field("int"),
+    "printed_title": Field("str"),
+    "verdict": Field("str", required=True, choices=REFERENCE_VERDICTS),
+    "note": Field("str"),
+}
+
+STATEMENT_FIELDS: dict[str, Field] = {
+    "id": Field("id", required=True),
+    "section": Field("str"),
+    "paraphrase": Field("str", required=True),
+    "figures": Field("list"),
+    "claim_id": Field("id"),
+    "verdict": Field("str", required=True, choices=STATEMENT_VERDICTS),
+    "reason": Field("str", required=True),
+}
+
+FAQ_FIELDS: dict[str, Field] = {
+    "id": Field("id", required=True),
+    "article_id": Field("id", required=True),
+    "position": Field("int", required=True),
+    "question": Field("str", required=True),
+    "answer": Field("str", required=True),
+    "claims": Field("list"),
+}
+
+
+@dataclass
+class KB:
+    """Validated rows, ready to insert. Keys are database column names."""
+
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    article_references: list[dict[str, Any]] = field(default_factory=list)
+    article_statements: list[dict[str, Any]] = field(default_factory=list)
+    faq: list[dict[str, Any]] = field(default_factory=list)
+    faq_claims: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _suggest(key: str, known: dict[str, Field]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _coerce(value: Any, spec: Field) -> tuple[Any, str | None]:
+    """Return (clean value, error message or None)."""
+    kind = spec.kind
+    if kind in ("str", "id"):
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return None, f"expected text, got {type(value).__name__}"
+        text = str(value).strip()
+        if not text:
+            return None, None
+        if kind == "id" and not ID_RE.match(text):
+            return None, f"{text!r} is not a valid id (lower-case letters, digits and hyphens)"
+        if spec.choices and text not in spec.choices:
+            return None, f"{text!r} is not one of: {', '.join(spec.choices)}"
+        return text, None
+    if kind == "doi":
+        try:
+            return normalize_doi(str(value)), None
+        except InvalidDOI as exc:
+            return None, str(exc)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None, f"expected a whole number, got {value!r}"
+        return value, None
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None, f"expected a number, got {value!r}"
+        return value, None
+    if kind == "bool":
+        if not isinstance(value, bool):
+            return None, f"expected true or false, got {value!r}"
+        return value, None
+    if kind == "date":
+        if isinstance(value, dt.date):
+            return value.isoformat(), None
+        try:
+            return dt.date.fromisoformat(str(value)).isoformat(), None
+        except ValueError:
+            return None, f"expected a date YYYY-MM-DD, got {value!r}"
+    if kind == "partial_date":
+        text = value.isoformat() if isinstance(value, dt.date) else str(value)
+        if not PARTIAL_DATE_RE.match(text):
+            return None, f"expected YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}"
+        return text, None
+    if kind == "list":
+        if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+            return None, "expected a list of text items"
+        items = [str(v).strip() for v in value]
+        if spec.choices:
+            bad = [v for v in items if v not in spec.choices]
+            if bad:
+                return None, f"{bad[0]!r} is not one of: {', '.join(spec.choices)}"
+        return items, None
+    if kind == "records":
+        if not isinstance(value, list) or not all(isinstance(v, Located) for v in value):
+            return None, "expected a list of mappings"
+        return value, None
+    raise AssertionError(kind)
+
+
+def _check_record(
+    rec: Located, spec: dict[str, Field], label: str, path: str, problems: list[Problem]
+) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for key, value in rec.items():
+        if key == "_file":
+            continue
+        where = f"{label}.{key}"
+        if key not in spec:
+            problems.append(
+                Problem(path, rec.line_of(key), where, f"unknown field{_suggest(str(key), spec)}")
+            )
+            continue
+        if value is None:
+            continue
+        clean, err = _coerce(value, spec[key])
+        if err:
+            problems.append(Problem(path, rec.line_of(key), where, err))
+        elif clean is not None:
+            row[key] = clean
+    for key, f in spec.items():
+        if (
+            f.required
+            and key not in row
+            and not any(p.path == path and p.field == f"{label}.{key}" for p in problems)
+        ):
+            problems.append(Problem(path, rec.line, f"{label}.{key}", "required field is missing"))
+    return row
+
+
+def validate(raw: RawData) -> tuple[KB, list[Problem]]:
+    problems = list(raw.problems)
+    kb = KB()
+
+    # --- sources
+    seen_dois: dict[str, str] = {}
+    for rec in raw.sources:
+        path = rec["_file"]
+        label = f"sources[{rec.get('doi', '?')}]"
+        row = _check_record(rec, SOURCE_FIELDS, label, path, problems)
+        doi = row.get("doi")
+        if not doi:
+            continue
+        if doi in seen_dois:
+            problems.append(
+                Problem(
+                    path,
+                    rec.line_of("doi"),
+                    f"{label}.doi",
+                    f"duplicate DOI (first at {seen_dois[doi]})",
+                )
+            )
+            continue
+        seen_dois[doi] = f"{path}:{rec.line}"
+        if row.get("metadata_origin") == "manual" and not row.get("metadata_page"):
+            problems.append(
+                Problem(
+                    path,
+                    rec.line,
+                    f"{label}.metadata_page",
+                    "manual metadata must say where it was read",
+                )
+            )
+        row["_line"] = rec.line
+        kb.sources.append(row)
+
+    # --- claims
+    seen_claims: dict[str, str] = {}
+    for rec in raw.claims:
+        path = rec["_file"]
+        label = f"claims[{rec.get('id', '?')}]"
+        row = _check_record(rec, CLAIM_FIELDS, label, path, problems)
+        cid = row.get("id")
+        if not cid:
+            continue
+        if cid in seen_claims:
+            problems.append(
+                Problem(
+                    path,
+                    rec.line_of("id"),
+                    f"{label}.id",
+                    f"duplicate claim id (first at {seen_claims[cid]})",
+                )
+            )
+            continue
+        seen_claims[cid] = f"{path}:{rec.line}"
+        low, high = row.get("value_low"), row.get("value_high")
+        if low is not None and high is not None and low > high:
+            problems.append(
+                Problem(path, rec.line_of("value_low"), f"{label}.value_low",
+                        f"value_low {low} is greater than value_high {high}")
+            )  # fmt: skip
+        excerpt = row.get("excerpt")
+        if excerpt and len(excerpt.split()) > EXCERPT_MAX_WORDS:
+            problems.append(
+                Problem(path, rec.line_of("excerpt"), f"{label}.excerpt",
+                        f"an excerpt is a short quote: {len(excerpt.split())} words, at most {EXCERPT_MAX_WORDS}")
+            )  # fmt: skip
+        status = row.get("status")
+        if status == "deprecated" and not row.get("deprecated_reason"):
+            problems.append(
+                Problem(
+                    path,
+                    rec.line_of("status"),
+                    f"{label}.deprecated_reason",
+                    "a deprecated claim must say why",
+                )
+            )
+        if status == "verified":
+            for needed in ("source_doi", "verified_against"):
+                if needed not in row:
+                    problems.append(
+                        Problem(
+                            path,
+                            rec.line_of("status"),
+                            f"{label}.{needed}",
+                            "a verified claim needs it",
+                        )
+                    )
+        elif status != "deprecated" and "source_doi" not in row and status != "unverified":
+            problems.append(
+                Problem(
+                    path,
+                    rec.line,
+                    f"{label}.source_doi",
+                    "only an unverified claim may lack a source",
+                )
+            )
+        if status in ("unverified", "disputed") and not row.get("notes"):
+            problems.append(
+                Problem(path, rec.line_of("status"), f"{label}.notes",
+                        f"a {status} claim must say in notes what is missing or contested")
+            )  # fmt: skip
+        if row.get("source_doi") and row["source_doi"] not in seen_dois:
+            problems.append(
+                Problem(path, rec.line_of("source_doi"), f"{label}.source_doi",
+                        f"{row['source_doi']} is not in sources.yml")
+            )  # fmt: skip
+        row["_file"], row["_line"] = path, rec.line
+        kb.claims.append(row)
+    for row in kb.claims:
+        target = row.get("superseded_by")
+        if target and target not in seen_claims:
+            problems.append(
+                Problem(
+                    row["_file"],
+                    row["_line"],
+                    f"claims[{row['id']}].superseded_by",
+                    f"no claim {target!r}",
+                )
+            )
+
+    # --- articles, their references and statements
+    seen_articles: set[str] = set()
+    seen_statements: dict[str, str] = {}
+    for rec in raw.articles:
+        path = rec["_file"]
+        label = f"articles[{rec.get('id', '?')}]"
+        row = _check_record(rec, ARTICLE_FIELDS, label, path, problems)
+        aid = row.get("id")
+        if not aid:
+            continue
+        if aid in seen_articles:
+            problems.append(Problem(path, rec.line_of("id"), f"{label}.id", "duplicate article id"))
+            continue
+        seen_articles.add(aid)
+        for pos, ref in enumerate(row.pop("references", []), start=1):
+            rlabel = f"{label}.references[{pos}]"
+            r = _check_record(ref, REFERENCE_FIELDS, rlabel, path, problems)
+            if r.get("doi") and r["doi"] not in seen_dois:
+                problems.append(
+                    Problem(
+                        path,
+                        ref.line_of("doi"),
+                        f"{rlabel}.doi",
+                        f"{r['doi']} is not in sources.yml",
+                    )
+                )
+            r.update(article_id=aid, position=pos, id=f"{aid}-ref-{pos}")
+            kb.article_references.append(r)
+        for pos, st in enumerate(row.pop("statements", []), start=1):
+            slabel = f"{label}.statements[{st.get('id', pos)}]"
+            s = _check_record(st, STATEMENT_FIELDS, slabel, path, problems)
+            sid = s.get("id")
+            if not sid:
+                continue
+            if sid in seen_statements:
+                problems.append(
+                    Problem(path, st.line_of("id"), f"{slabel}.id", "duplicate statement id")
+                )
+                continue
+            seen_statements[sid] = path
+            if s.get("claim_id") and s["claim_id"] not in seen_claims:
+                problems.append(
+                    Problem(
+                        path,
+                        st.line_of("claim_id"),
+                        f"{slabel}.claim_id",
+                        f"no claim {s['claim_id']!r}",
+                    )
+                )
+            s.update(article_id=aid, position=pos)
+            kb.article_statements.append(s)
+        kb.articles.append(row)
+
+    # --- faq
+    seen_faq: set[str] = set()
+    for rec in raw.faq:
+        path = rec["_file"]
+        label = f"faq[{rec.get('id', '?')}]"
+        row = _check_record(rec, FAQ_FIELDS, label, path, problems)
+        fid = row.get("id")
+        if not fid:
+            continue
+        if fid in seen_faq:
+            problems.append(Problem(path, rec.line_of("id"), f"{label}.id", "duplicate FAQ id"))
+            continue
+        seen_faq.add(fid)
+        if row.get("article_id") and row["article_id"] not in seen_articles:
+            problems.append(
+                Problem(
+                    path,
+                    rec.line_of("article_id"),
+                    f"{label}.article_id",
+                    f"no article {row['article_id']!r}",
+                )
+            )
+        for cid in row.pop("claims", []):
+            if cid not in seen_claims:
+                problems.append(
+                    Problem(path, rec.line_of("claims"), f"{label}.claims", f"no claim {cid!r}")
+                )
+                continue
+            kb.faq_claims.append({"faq_id": fid, "claim_id": cid})
+        kb.faq.append(row)
+
+    problems.sort(key=lambda p: (p.path, p.line or 0))
+    return kb, problems
