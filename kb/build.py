@@ -160,7 +160,7 @@ def format_citation(src: dict[str, Any]) -> str:
     if pages:
         loc += f":{pages}"
     pieces = [p for p in (who, src.get("title")) if p]
-    tail = "; ".join(p for p in (when, loc) if p)
+    tail = ";".join(p for p in (when, loc) if p)
     text = ". ".join(pieces)
     if where:
         text += (". " if text else "") + where

@@ -294,7 +294,8 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
         cid = row.get("id")
         if not cid:
             continue
-        if cid in seen_claims:
+        duplicate = cid in seen_claims
+        if duplicate:
             problems.append(
                 Problem(
                     path,
@@ -303,8 +304,8 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
                     f"duplicate claim id (first at {seen_claims[cid]})",
                 )
             )
-            continue
-        seen_claims[cid] = f"{path}:{rec.line}"
+        else:
+            seen_claims[cid] = f"{path}:{rec.line}"
         low, high = row.get("value_low"), row.get("value_high")
         if low is not None and high is not None and low > high:
             problems.append(
@@ -358,7 +359,8 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
                         f"{row['source_doi']} is not in sources.yml")
             )  # fmt: skip
         row["_file"], row["_line"] = path, rec.line
-        kb.claims.append(row)
+        if not duplicate:
+            kb.claims.append(row)
     for row in kb.claims:
         target = row.get("superseded_by")
         if target and target not in seen_claims:
