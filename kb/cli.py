@@ -146,3 +146,7 @@ def serve_cmd(data_dir: Path, db_path: Path, metadata: Path, host: str, port: in
     if result:
         click.echo(f"built {result.db_path} (build {result.build_id})", err=True)
     serve(data_dir, db_path, metadata, host, port, public)
+
+
+if __name__ == "__main__":
+    cli()

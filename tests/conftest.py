@@ -1,0 +1,109 @@
+"""Shared fixtures: copies of data/, a built database, and real `kb serve` processes on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+SHARED = REPO.parent / "shared"
+FIXTURES = Path(__file__).parent / "fixtures"
+KB = [sys.executable, "-m", "kb.cli"]
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A private copy of the curated data/ to damage or extend."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def kb_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """kb.db built once from the repository's data/."""
+    from kb import build
+
+    db_path = tmp_path_factory.mktemp("db") / "kb.db"
+    build(DATA, db_path)
+    return db_path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Poll url until it answers; fail early if the server process died. Bounded by timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{out}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def start_kb_serve(workdir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+    """Start the real `kb serve` on a free loopback port; returns (process, base URL)."""
+    port = free_port()
+    shutil.copytree(DATA, workdir / "data", dirs_exist_ok=True)
+    cmd = [
+        *KB, "serve", "--data", str(workdir / "data"), "--db", str(workdir / "kb.db"),
+        "--metadata", str(REPO / "metadata.yml"), "--host", "127.0.0.1", "--port", str(port), *extra,
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/-/versions.json", proc)
+    except Exception:
+        stop(proc)
+        raise
+    return proc, base
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real `kb serve` (development settings) on loopback, stopped after the session."""
+    proc, base = start_kb_serve(tmp_path_factory.mktemp("serve"))
+    yield base
+    stop(proc)
+
+
+@pytest.fixture(scope="session")
+def public_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real `kb serve --public` on loopback."""
+    proc, base = start_kb_serve(tmp_path_factory.mktemp("public"), "--public")
+    yield base
+    stop(proc)
