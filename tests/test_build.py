@@ -1,0 +1,145 @@
+"""`kb build`: the database a reader browses, built from data/ alone."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import sqlite_utils
+
+from conftest import KB
+from kb import build
+from kb.build import format_citation, format_figure
+from kb.doi import doi_slug
+
+
+def test_curated_kb_has_every_figure_with_its_status(kb_db: Path) -> None:
+    db = sqlite_utils.Database(kb_db)
+    assert db["claims"].count >= 25
+    statuses = {r["status"] for r in db.query("select distinct status from claims")}
+    assert {"verified", "unverified"} <= statuses
+    # every claim resting on a source links to a row that exists (foreign keys checked by the build too)
+    orphans = list(
+        db.query("select id from claims where source_doi is not null and source_doi not in (select doi from sources)")
+    )
+    assert orphans == []
+    # unverified claims carry a visible flag, verified ones on sound sources do not
+    assert all(r["flag"] for r in db.query("select flag from claims where status != 'verified'"))
+
+
+def test_sources_are_keyed_by_lower_case_doi_with_a_citation(kb_db: Path) -> None:
+    db = sqlite_utils.Database(kb_db)
+    for row in db["sources"].rows:
+        assert row["doi"] == row["doi"].lower()
+        assert row["citation"].endswith(f"doi:{row['doi']}")
+        assert row["url"]
+
+
+def test_the_article_problems_named_by_the_dossier_are_in_the_data(kb_db: Path) -> None:
+    db = sqlite_utils.Database(kb_db)
+    refs = {r["label"]: r for r in db.query("select * from article_references")}
+    assert refs["[3]"]["verdict"] == "mismatch" and refs["[3]"]["printed_year"] == 2020
+    assert refs["[5]"]["verdict"] == "unused"
+    assert refs["[2]"]["verdict"] == "unresolved"
+    missing = list(db.query("select doi from article_references where verdict = 'missing'"))
+    assert {"doi": "10.1016/j.bonr.2023.101667"} in missing
+    contradicted = list(
+        db.query("select figures from article_statements where verdict = 'contradicted'")
+    )
+    assert any("1,412" in r["figures"] for r in contradicted)
+    unverified = " ".join(
+        r["figures"] for r in db.query("select figures from article_statements where verdict = 'unverified'")
+    )
+    for figure in ("66%", "540", "14–30%"):
+        assert figure in unverified
+
+
+def test_faq_evidence_status_never_hides_unverified_claims(kb_db: Path) -> None:
+    db = sqlite_utils.Database(kb_db)
+    assert db["faq"].count == 5
+    for row in db.query(
+        "select faq.id, faq.evidence_status from faq join faq_claims on faq_claims.faq_id = faq.id "
+        "join claims on claims.id = faq_claims.claim_id where claims.status != 'verified'"
+    ):
+        assert row["evidence_status"].startswith("rests on claims that are not verified"), row
+
+
+def test_full_text_search_is_in_sync_with_claims(kb_db: Path) -> None:
+    db = sqlite_utils.Database(kb_db)
+    assert db["claims_fts"].count == db["claims"].count
+    assert db["sources_fts"].count == db["sources"].count
+    hits = list(db.query("select rowid from claims_fts where claims_fts match 'knees'"))
+    assert hits
+
+
+def test_rebuild_replaces_the_database_atomically(data_copy: Path, tmp_path: Path) -> None:
+    db_path = tmp_path / "kb.db"
+    first = build(data_copy, db_path)
+    path = sorted((data_copy / "claims").glob("*.yml"))[0]
+    path.write_text(path.read_text() + "\n# a reviewer's comment\n")
+    second = build(data_copy, db_path)
+    assert first.build_id != second.build_id
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        row = conn.execute("select value from build_info where key = 'build_id'").fetchone()
+    assert row[0] == second.build_id
+    assert not list(tmp_path.glob(".kb.db.*.tmp"))
+
+
+def test_fetched_metadata_fills_gaps_reports_differences_and_flags_retractions(data_copy: Path, tmp_path: Path) -> None:
+    """A record written by `kb ingest` never silently overwrites the curated value."""
+    aso = "10.1186/s13075-021-02422-0"
+    records = data_copy / "fetched" / "records"
+    records.mkdir(parents=True)
+    (records / f"{doi_slug(aso)}.json").write_text(
+        json.dumps(
+            {
+                "doi": aso,
+                "fetched_from": ["crossref"],
+                "retrieved_at": "2026-11-24T08:00:00Z",
+                "year": 2020,
+                "license": "CC BY 4.0",
+                "update_status": "retraction",
+                "update_notices": [{"doi": "10.1186/test-notice", "type": "retraction", "date": "2026-01-01"}],
+            }
+        )
+    )
+    db = sqlite_utils.Database(build(data_copy, tmp_path / "kb.db").db_path)
+    source = db["sources"].get(aso)
+    assert source["year"] == 2021  # curated value kept
+    assert source["license"] == "CC BY 4.0"  # gap filled
+    assert source["update_status"] == "retraction"
+    diff = db["source_discrepancies"].get((aso, "year"))
+    assert (diff["curated"], diff["fetched"], diff["fetched_from"]) == ("2021", "2020", "crossref")
+    flags = [r["flag"] for r in db.query("select flag from claims where source_doi = ?", [aso])]
+    assert flags and all(f.startswith("source retraction") for f in flags)
+
+
+def test_format_figure_reads_like_print() -> None:
+    assert format_figure({"value": 66, "unit": "%", "qualifier": "up to"}) == "up to 66%"
+    assert (
+        format_figure({"measure": "odds_ratio", "value": 3.2, "value_low": 1.5, "value_high": 6.8, "interval": "95% CI"})
+        == "OR 3.2 (95% CI 1.5–6.8)"
+    )
+    assert format_figure({"value_low": 14, "value_high": 30, "unit": "%"}) == "14–30%"
+    assert format_figure({"measure": "regression_coefficient", "value": 0.08, "p_value": 0.02}) == "B = 0.08 (p = 0.02)"
+    assert format_figure({"value": 1412, "unit": "knees"}) == "1412 knees"
+
+
+def test_citation_leaves_unknown_parts_out() -> None:
+    assert format_citation({"doi": "10.1016/j.knee.2022.10.004"}) == "doi:10.1016/j.knee.2022.10.004"
+    text = format_citation(
+        {"doi": "10.1/x", "authors": ["Koji Aso", "David A. Walsh"], "title": "T", "journal": "J", "year": 2021,
+         "volume": "23", "issue": "1", "pages": "35"}
+    )  # fmt: skip
+    assert text == "Aso K, Walsh DA. T. J. 2021;23(1):35. doi:10.1/x"
+
+
+def test_build_cli_reports_counts(data_copy: Path) -> None:
+    result = subprocess.run(
+        [*KB, "build", "--data", "data", "--db", "out/kb.db"], cwd=data_copy.parent, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "claims" in result.stdout and (data_copy.parent / "out" / "kb.db").exists()

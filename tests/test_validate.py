@@ -1,0 +1,158 @@
+"""Bad input stops `kb build` with file, line and field named, exit code 1, and kb.db untouched."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import KB
+
+
+def run_kb(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*KB, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def line_of(path: Path, text: str) -> int:
+    """1-based line of the first line containing text."""
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} not in {path}")
+
+
+def first_claim_file(data: Path) -> Path:
+    return sorted((data / "claims").glob("*.yml"))[0]
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def claim_line(path: Path, key: str) -> str:
+    """The first `  key: value` line of a claim file."""
+    return next(line for line in path.read_text().splitlines() if line.startswith(f"  {key}:"))
+
+
+@pytest.fixture
+def built(data_copy: Path) -> Path:
+    """A good kb.db built from the copy, to prove a failed build leaves it untouched."""
+    result = run_kb("build", "--data", "data", "--db", "kb.db", cwd=data_copy.parent)
+    assert result.returncode == 0, result.stderr
+    return data_copy.parent / "kb.db"
+
+
+def assert_rejected(workdir: Path, db: Path, *expected: str) -> str:
+    before = db.read_bytes()
+    result = run_kb("build", "--data", "data", "--db", "kb.db", cwd=workdir)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for text in expected:
+        assert text in result.stderr, f"{text!r} not in:\n{result.stderr}"
+    assert db.read_bytes() == before, "a failed build changed kb.db"
+    assert not list(workdir.glob(".kb.db.*.tmp")), "a failed build left a temp file"
+    return result.stderr
+
+
+def test_yaml_syntax_error_names_file_and_line(data_copy: Path, built: Path) -> None:
+    path = first_claim_file(data_copy)
+    with path.open("a") as f:
+        f.write("- id: broken\n  statement: [unclosed\n")
+    n = len(path.read_text().splitlines())
+    rel = f"data/claims/{path.name}"
+    err = assert_rejected(data_copy.parent, built, "YAML syntax error")
+    assert any(f"{rel}:{line}" in err for line in (n - 1, n, n + 1)), err
+
+
+def test_misspelt_field_is_named_with_a_suggestion(data_copy: Path, built: Path) -> None:
+    path = first_claim_file(data_copy)
+    old = claim_line(path, "statement")
+    line = line_of(path, old)
+    replace_once(path, old, old.replace("statement:", "statment:"))
+    assert_rejected(
+        data_copy.parent, built, f"data/claims/{path.name}:{line}", "statment", "did you mean 'statement'"
+    )
+
+
+def test_bad_doi_syntax(data_copy: Path, built: Path) -> None:
+    path = data_copy / "sources.yml"
+    old = next(line for line in path.read_text().splitlines() if line.startswith("- doi:"))
+    line = line_of(path, old)
+    replace_once(path, old, "- doi: 11.1234/not-a-doi")
+    assert_rejected(data_copy.parent, built, f"data/sources.yml:{line}", ".doi", "not a DOI")
+
+
+def test_value_low_above_value_high(data_copy: Path, built: Path) -> None:
+    path = first_claim_file(data_copy)
+    old = claim_line(path, "id")
+    line = line_of(path, old)
+    replace_once(path, old, f"{old}\n  value_low: 9\n  value_high: 3")
+    assert_rejected(
+        data_copy.parent, built, f"data/claims/{path.name}:{line + 1}", "value_low", "greater than value_high"
+    )
+
+
+def test_duplicate_claim_id(data_copy: Path, built: Path) -> None:
+    path = first_claim_file(data_copy)
+    first_id = claim_line(path, "id").split(":", 1)[1].strip()
+    other = data_copy / "claims" / "zz-duplicate.yml"
+    other.write_text(
+        f"- id: {first_id}\n  statement: copy\n  topic: pain\n  measure: count\n  status: unverified\n"
+        "  notes: test\n  curated_on: 2026-11-24\n  curated_by: test\n"
+    )
+    assert_rejected(data_copy.parent, built, "data/claims/zz-duplicate.yml:1", "duplicate claim id")
+
+
+def test_claim_citing_a_source_not_in_data(data_copy: Path, built: Path) -> None:
+    path = data_copy / "claims" / "zz-orphan.yml"
+    path.write_text(
+        "- id: orphan-claim\n  statement: s\n  topic: pain\n  measure: count\n  status: disputed\n"
+        "  notes: n\n  source_doi: 10.9999/not-in-sources\n  curated_on: 2026-11-24\n  curated_by: t\n"
+    )
+    assert_rejected(
+        data_copy.parent, built, "data/claims/zz-orphan.yml:7", "source_doi", "10.9999/not-in-sources is not in sources.yml"
+    )
+
+
+def test_unknown_status(data_copy: Path, built: Path) -> None:
+    path = first_claim_file(data_copy)
+    old = claim_line(path, "status")
+    line = line_of(path, old)
+    replace_once(path, old, "  status: probably")
+    assert_rejected(data_copy.parent, built, f"data/claims/{path.name}:{line}", ".status", "'probably' is not one of")
+
+
+def test_faq_linking_a_missing_claim(data_copy: Path, built: Path) -> None:
+    path = data_copy / "faq.yml"
+    old = next(line for line in path.read_text().splitlines() if line.strip().startswith("claims:"))
+    line = line_of(path, old)
+    if old.rstrip().endswith(":"):  # block list: add an item under it
+        replace_once(path, old, f"{old}\n    - no-such-claim")
+    else:
+        replace_once(path, old, old.replace("[", "[no-such-claim, ", 1))
+    assert_rejected(data_copy.parent, built, f"data/faq.yml:{line}", ".claims", "no claim 'no-such-claim'")
+
+
+def test_every_problem_is_reported_not_just_the_first(data_copy: Path, built: Path) -> None:
+    path = first_claim_file(data_copy)
+    replace_once(path, claim_line(path, "status"), "  status: probably")
+    (data_copy / "claims" / "zz-more.yml").write_text(
+        "- id: Bad_Id\n  statement: s\n  topic: pain\n  measure: guesswork\n  status: verified\n"
+        "  curated_on: 2026-13-01\n  curated_by: t\n"
+    )
+    err = assert_rejected(data_copy.parent, built, "'probably'", "Bad_Id", "guesswork", "2026-13-01")
+    assert "problem(s) found" in err
+
+
+def test_validate_reports_without_building(data_copy: Path) -> None:
+    ok = run_kb("validate", "--data", "data", cwd=data_copy.parent)
+    assert ok.returncode == 0, ok.stderr
+    assert "claims" in ok.stdout
+    assert not (data_copy.parent / "kb.db").exists()
+    path = first_claim_file(data_copy)
+    replace_once(path, claim_line(path, "status"), "  status: probably")
+    bad = run_kb("validate", "--data", "data", cwd=data_copy.parent)
+    assert bad.returncode == 1 and "'probably'" in bad.stderr
