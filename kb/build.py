@@ -143,13 +143,18 @@ def format_figure(claim: dict[str, Any]) -> str:
     return text
 
 
+def _vancouver_name(full: str) -> str:
+    """`David A. Walsh` -> `Walsh DA`; a name already written `Shi X` stays as it is."""
+    bits = full.replace(".", "").split()
+    if len(bits) < 2 or (bits[-1].isupper() and len(bits[-1]) <= 3):
+        return " ".join(bits)
+    return bits[-1] + " " + "".join(b[0] for b in bits[:-1])
+
+
 def format_citation(src: dict[str, Any]) -> str:
     """Vancouver-style citation from what is known; unknown parts are left out, never guessed."""
     authors = src.get("authors") or []
-    names = []
-    for full in authors[:3]:
-        bits = full.replace(".", "").split()
-        names.append(bits[-1] + " " + "".join(b[0] for b in bits[:-1]) if len(bits) > 1 else full)
+    names = [_vancouver_name(full) for full in authors[:3]]
     who = ", ".join(names) + (", et al" if len(authors) > 3 else "")
     where = src.get("journal") or ""
     when = str(src.get("year") or "")

@@ -135,6 +135,7 @@ def test_citation_leaves_unknown_parts_out() -> None:
          "volume": "23", "issue": "1", "pages": "35"}
     )  # fmt: skip
     assert text == "Aso K, Walsh DA. T. J. 2021;23(1):35. doi:10.1/x"
+    assert format_citation({"doi": "10.1/y", "authors": ["Shi X", "Mai Y"]}) == "Shi X, Mai Y. doi:10.1/y"
 
 
 def test_build_cli_reports_counts(data_copy: Path) -> None:
