@@ -34,7 +34,7 @@ def replace_once(path: Path, old: str, new: str) -> None:
 
 def claim_line(path: Path, key: str) -> str:
     """The first `  key: value` line of a claim file."""
-    return next(line for line in path.read_text().splitlines() if line.startswith(f"  {key}:"))
+    return next(line for line in path.read_text().splitlines() if line[2:].startswith(f"{key}:"))
 
 
 @pytest.fixture
