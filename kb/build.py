@@ -28,7 +28,13 @@ COMPARED_FIELDS = (
     "publisher", "published_online", "published_print", "pmid", "pmcid", "license", "open_access",
 )  # fmt: skip
 # Fields only a fetched record provides.
-FETCHED_ONLY_FIELDS = ("abstract", "update_status", "update_notices", "retrieved_at", "fetched_from")
+FETCHED_ONLY_FIELDS = (
+    "abstract",
+    "update_status",
+    "update_notices",
+    "retrieved_at",
+    "fetched_from",
+)
 # Update types that put a source's claims under a warning, most serious first.
 SERIOUS_UPDATES = ("retraction", "withdrawal", "removal", "expression_of_concern")
 
@@ -61,7 +67,9 @@ def load_fetched(data_dir: Path) -> tuple[dict[str, dict[str, Any]], list[Proble
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            problems.append(Problem(rel, getattr(exc, "lineno", None), None, f"not valid JSON: {exc}"))
+            problems.append(
+                Problem(rel, getattr(exc, "lineno", None), None, f"not valid JSON: {exc}")
+            )
             continue
         if not isinstance(rec, dict) or not isinstance(rec.get("doi"), str):
             problems.append(Problem(rel, 1, "doi", "a fetched record needs a doi"))
@@ -136,7 +144,9 @@ def format_figure(claim: dict[str, Any]) -> str:
     elif low is not None and high is not None:
         parts.append(f"{_num(low)}–{_num(high)}{sep}{unit}")
     if claim.get("p_value") is not None:
-        parts.append(f"(p = {_num(claim['p_value'])})" if parts else f"p = {_num(claim['p_value'])}")
+        parts.append(
+            f"(p = {_num(claim['p_value'])})" if parts else f"p = {_num(claim['p_value'])}"
+        )
     text = " ".join(parts).strip()
     if text and claim.get("qualifier"):
         text = f"{claim['qualifier']} {text}"
@@ -199,7 +209,9 @@ def _rows(kb: KB, fetched: dict[str, dict[str, Any]]) -> tuple[dict[str, list[di
     sources, discrepancies = [], []
     updates: dict[str, str | None] = {}
     for src in kb.sources:
-        row, diffs = merge_fetched({k: v for k, v in src.items() if k != "_line"}, fetched.get(src["doi"]))
+        row, diffs = merge_fetched(
+            {k: v for k, v in src.items() if k != "_line"}, fetched.get(src["doi"])
+        )
         discrepancies += diffs
         row.setdefault("url", doi_url(row["doi"]))
         row["citation"] = format_citation(row)
@@ -300,7 +312,9 @@ def build_id_of(db_path: Path | str) -> str | None:
     try:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         try:
-            row = conn.execute("select value from build_info where key = 'data_fingerprint'").fetchone()
+            row = conn.execute(
+                "select value from build_info where key = 'data_fingerprint'"
+            ).fetchone()
         finally:
             conn.close()
     except sqlite3.Error:

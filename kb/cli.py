@@ -128,7 +128,9 @@ def search_cmd(query: str, db_path: Path, limit: int, as_json: bool) -> None:
     "--public", is_flag=True,
     help="Settings for a public instance: immutable, no arbitrary SQL, no downloads, tight time limits.",
 )  # fmt: skip
-def serve_cmd(data_dir: Path, db_path: Path, metadata: Path, host: str, port: int, public: bool) -> None:
+def serve_cmd(
+    data_dir: Path, db_path: Path, metadata: Path, host: str, port: int, public: bool
+) -> None:
     """Build the database if data/ changed since the last build, then serve it with Datasette.
 
     \b

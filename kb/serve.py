@@ -30,16 +30,22 @@ def ensure_built(data_dir: Path, db_path: Path) -> BuildResult | None:
     return build(data_dir, db_path)
 
 
-def datasette_args(
-    db_path: Path, metadata: Path, host: str, port: int, public: bool
-) -> list[str]:
+def datasette_args(db_path: Path, metadata: Path, host: str, port: int, public: bool) -> list[str]:
     args = [sys.executable, "-m", "datasette", "serve", "--host", host, "--port", str(port)]
     if metadata.exists():
         args += ["--metadata", str(metadata)]
     if public:
         inspect_file = db_path.with_suffix(".inspect.json")
         subprocess.run(
-            [sys.executable, "-m", "datasette", "inspect", str(db_path), "--inspect-file", str(inspect_file)],
+            [
+                sys.executable,
+                "-m",
+                "datasette",
+                "inspect",
+                str(db_path),
+                "--inspect-file",
+                str(inspect_file),
+            ],
             check=True,
         )
         args += ["-i", str(db_path), "--inspect-file", str(inspect_file)]

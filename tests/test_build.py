@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import sqlite_utils
-
 from conftest import KB
+
 from kb import build
 from kb.build import format_citation, format_figure
 from kb.doi import doi_slug
@@ -22,7 +22,9 @@ def test_curated_kb_has_every_figure_with_its_status(kb_db: Path) -> None:
     assert {"verified", "unverified"} <= statuses
     # every claim resting on a source links to a row that exists (foreign keys checked by the build too)
     orphans = list(
-        db.query("select id from claims where source_doi is not null and source_doi not in (select doi from sources)")
+        db.query(
+            "select id from claims where source_doi is not null and source_doi not in (select doi from sources)"
+        )
     )
     assert orphans == []
     # unverified claims carry a visible flag, verified ones on sound sources do not
@@ -50,7 +52,8 @@ def test_the_article_problems_named_by_the_dossier_are_in_the_data(kb_db: Path) 
     )
     assert any("1,412" in r["figures"] for r in contradicted)
     unverified = " ".join(
-        r["figures"] for r in db.query("select figures from article_statements where verdict = 'unverified'")
+        r["figures"]
+        for r in db.query("select figures from article_statements where verdict = 'unverified'")
     )
     for figure in ("66%", "540", "14–30%"):
         assert figure in unverified
@@ -88,7 +91,9 @@ def test_rebuild_replaces_the_database_atomically(data_copy: Path, tmp_path: Pat
     assert not list(tmp_path.glob(".kb.db.*.tmp"))
 
 
-def test_fetched_metadata_fills_gaps_reports_differences_and_flags_retractions(data_copy: Path, tmp_path: Path) -> None:
+def test_fetched_metadata_fills_gaps_reports_differences_and_flags_retractions(
+    data_copy: Path, tmp_path: Path
+) -> None:
     """A record written by `kb ingest` never silently overwrites the curated value."""
     aso = "10.1186/s13075-021-02422-0"
     records = data_copy / "fetched" / "records"
@@ -102,7 +107,9 @@ def test_fetched_metadata_fills_gaps_reports_differences_and_flags_retractions(d
                 "year": 2020,
                 "license": "CC BY 4.0",
                 "update_status": "retraction",
-                "update_notices": [{"doi": "10.1186/test-notice", "type": "retraction", "date": "2026-01-01"}],
+                "update_notices": [
+                    {"doi": "10.1186/test-notice", "type": "retraction", "date": "2026-01-01"}
+                ],
             }
         )
     )
@@ -120,27 +127,46 @@ def test_fetched_metadata_fills_gaps_reports_differences_and_flags_retractions(d
 def test_format_figure_reads_like_print() -> None:
     assert format_figure({"value": 66, "unit": "%", "qualifier": "up to"}) == "up to 66%"
     assert (
-        format_figure({"measure": "odds_ratio", "value": 3.2, "value_low": 1.5, "value_high": 6.8, "interval": "95% CI"})
+        format_figure(
+            {
+                "measure": "odds_ratio",
+                "value": 3.2,
+                "value_low": 1.5,
+                "value_high": 6.8,
+                "interval": "95% CI",
+            }
+        )
         == "OR 3.2 (95% CI 1.5–6.8)"
     )
     assert format_figure({"value_low": 14, "value_high": 30, "unit": "%"}) == "14–30%"
-    assert format_figure({"measure": "regression_coefficient", "value": 0.08, "p_value": 0.02}) == "B = 0.08 (p = 0.02)"
+    assert (
+        format_figure({"measure": "regression_coefficient", "value": 0.08, "p_value": 0.02})
+        == "B = 0.08 (p = 0.02)"
+    )
     assert format_figure({"value": 1412, "unit": "knees"}) == "1412 knees"
 
 
 def test_citation_leaves_unknown_parts_out() -> None:
-    assert format_citation({"doi": "10.1016/j.knee.2022.10.004"}) == "doi:10.1016/j.knee.2022.10.004"
+    assert (
+        format_citation({"doi": "10.1016/j.knee.2022.10.004"}) == "doi:10.1016/j.knee.2022.10.004"
+    )
     text = format_citation(
         {"doi": "10.1/x", "authors": ["Koji Aso", "David A. Walsh"], "title": "T", "journal": "J", "year": 2021,
          "volume": "23", "issue": "1", "pages": "35"}
     )  # fmt: skip
     assert text == "Aso K, Walsh DA. T. J. 2021;23(1):35. doi:10.1/x"
-    assert format_citation({"doi": "10.1/y", "authors": ["Shi X", "Mai Y"]}) == "Shi X, Mai Y. doi:10.1/y"
+    assert (
+        format_citation({"doi": "10.1/y", "authors": ["Shi X", "Mai Y"]})
+        == "Shi X, Mai Y. doi:10.1/y"
+    )
 
 
 def test_build_cli_reports_counts(data_copy: Path) -> None:
     result = subprocess.run(
-        [*KB, "build", "--data", "data", "--db", "out/kb.db"], cwd=data_copy.parent, capture_output=True, text=True
+        [*KB, "build", "--data", "data", "--db", "out/kb.db"],
+        cwd=data_copy.parent,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert "claims" in result.stdout and (data_copy.parent / "out" / "kb.db").exists()

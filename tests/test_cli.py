@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 from click.testing import CliRunner
-
 from conftest import KB, REPO
+
 from kb.cli import cli
 
 
@@ -25,13 +25,17 @@ def test_search_ranks_claims_and_speaks_json(kb_db: Path) -> None:
 
 def test_search_treats_user_text_as_words_not_fts_syntax(kb_db: Path) -> None:
     for query in ['"unbalanced', "NOT OR AND", "knee*)", "-"]:
-        result = subprocess.run([*KB, "search", query, "--db", str(kb_db)], capture_output=True, text=True)
+        result = subprocess.run(
+            [*KB, "search", query, "--db", str(kb_db)], capture_output=True, text=True
+        )
         assert result.returncode == 0, (query, result.stderr)
         assert "Traceback" not in result.stderr
 
 
 def test_search_without_a_database_says_what_to_do(tmp_path: Path) -> None:
-    result = subprocess.run([*KB, "search", "pain", "--db", str(tmp_path / "none.db")], capture_output=True, text=True)
+    result = subprocess.run(
+        [*KB, "search", "pain", "--db", str(tmp_path / "none.db")], capture_output=True, text=True
+    )
     assert result.returncode == 1
     assert "run `kb build` first" in result.stderr
 

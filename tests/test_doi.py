@@ -19,11 +19,16 @@ def test_every_common_spelling_normalises_to_one_key(text: str) -> None:
     assert normalize_doi(text) == "10.1186/s13075-021-02422-0"
 
 
-@pytest.mark.parametrize("text", ["", "11.1186/x", "10.12/x", "10.1186/", "10.1186/has space", "pmid:123"])
+@pytest.mark.parametrize(
+    "text", ["", "11.1186/x", "10.12/x", "10.1186/", "10.1186/has space", "pmid:123"]
+)
 def test_invalid_dois_are_refused(text: str) -> None:
     with pytest.raises(InvalidDOI):
         normalize_doi(text)
 
 
 def test_slug_is_file_name_safe() -> None:
-    assert doi_slug("10.7326/0003-4819-134-7-200104030-00007") == "10.7326_0003-4819-134-7-200104030-00007"
+    assert (
+        doi_slug("10.7326/0003-4819-134-7-200104030-00007")
+        == "10.7326_0003-4819-134-7-200104030-00007"
+    )

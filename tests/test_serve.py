@@ -9,7 +9,9 @@ import httpx
 from kb.serve import PUBLIC_SETTINGS, datasette_args, ensure_built
 
 
-def test_serve_builds_when_missing_then_only_when_data_changes(data_copy: Path, tmp_path: Path) -> None:
+def test_serve_builds_when_missing_then_only_when_data_changes(
+    data_copy: Path, tmp_path: Path
+) -> None:
     db_path = tmp_path / "kb.db"
     assert ensure_built(data_copy, db_path) is not None  # missing: built
     stamp = db_path.stat().st_mtime_ns

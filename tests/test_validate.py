@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import KB
 
 
@@ -73,7 +72,11 @@ def test_misspelt_field_is_named_with_a_suggestion(data_copy: Path, built: Path)
     line = line_of(path, old)
     replace_once(path, old, old.replace("statement:", "statment:"))
     assert_rejected(
-        data_copy.parent, built, f"data/claims/{path.name}:{line}", "statment", "did you mean 'statement'"
+        data_copy.parent,
+        built,
+        f"data/claims/{path.name}:{line}",
+        "statment",
+        "did you mean 'statement'",
     )
 
 
@@ -91,7 +94,11 @@ def test_value_low_above_value_high(data_copy: Path, built: Path) -> None:
     line = line_of(path, old)
     replace_once(path, old, f"{old}\n  value_low: 9\n  value_high: 3")
     assert_rejected(
-        data_copy.parent, built, f"data/claims/{path.name}:{line + 1}", "value_low", "greater than value_high"
+        data_copy.parent,
+        built,
+        f"data/claims/{path.name}:{line + 1}",
+        "value_low",
+        "greater than value_high",
     )
 
 
@@ -113,7 +120,11 @@ def test_claim_citing_a_source_not_in_data(data_copy: Path, built: Path) -> None
         "  notes: n\n  source_doi: 10.9999/not-in-sources\n  curated_on: 2026-11-24\n  curated_by: t\n"
     )
     assert_rejected(
-        data_copy.parent, built, "data/claims/zz-orphan.yml:7", "source_doi", "10.9999/not-in-sources is not in sources.yml"
+        data_copy.parent,
+        built,
+        "data/claims/zz-orphan.yml:7",
+        "source_doi",
+        "10.9999/not-in-sources is not in sources.yml",
     )
 
 
@@ -122,7 +133,13 @@ def test_unknown_status(data_copy: Path, built: Path) -> None:
     old = claim_line(path, "status")
     line = line_of(path, old)
     replace_once(path, old, "  status: probably")
-    assert_rejected(data_copy.parent, built, f"data/claims/{path.name}:{line}", ".status", "'probably' is not one of")
+    assert_rejected(
+        data_copy.parent,
+        built,
+        f"data/claims/{path.name}:{line}",
+        ".status",
+        "'probably' is not one of",
+    )
 
 
 def test_faq_linking_a_missing_claim(data_copy: Path, built: Path) -> None:
@@ -133,7 +150,9 @@ def test_faq_linking_a_missing_claim(data_copy: Path, built: Path) -> None:
         replace_once(path, old, f"{old}\n    - no-such-claim")
     else:
         replace_once(path, old, old.replace("[", "[no-such-claim, ", 1))
-    assert_rejected(data_copy.parent, built, f"data/faq.yml:{line}", ".claims", "no claim 'no-such-claim'")
+    assert_rejected(
+        data_copy.parent, built, f"data/faq.yml:{line}", ".claims", "no claim 'no-such-claim'"
+    )
 
 
 def test_every_problem_is_reported_not_just_the_first(data_copy: Path, built: Path) -> None:
@@ -143,7 +162,9 @@ def test_every_problem_is_reported_not_just_the_first(data_copy: Path, built: Pa
         "- id: Bad_Id\n  statement: s\n  topic: pain\n  measure: guesswork\n  status: verified\n"
         "  curated_on: 2026-13-01\n  curated_by: t\n"
     )
-    err = assert_rejected(data_copy.parent, built, "'probably'", "Bad_Id", "guesswork", "2026-13-01")
+    err = assert_rejected(
+        data_copy.parent, built, "'probably'", "Bad_Id", "guesswork", "2026-13-01"
+    )
     assert "problem(s) found" in err
 
 
