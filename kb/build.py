@@ -122,31 +122,39 @@ def merge_fetched(
 def _num(x: float) -> str:
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         x = int(x)
-    text = f"{x:,}" if isinstance(x, int) and abs(x) >= 10000 else str(x)
+    text = f"{x:,}"
     return text.replace("-", "−")
+
+
+def _span(low: float, high: float) -> str:
+    """`14–30`, but `−4,244.7 to 3,617.7` where a dash would read as a minus sign."""
+    joiner = " to " if low < 0 or high < 0 else "–"
+    return f"{_num(low)}{joiner}{_num(high)}"
 
 
 _MEASURE_PREFIX = {"odds_ratio": "OR ", "regression_coefficient": "B = ", "r_squared": "R² = ",
                    "dice": "Dice "}  # fmt: skip
+_SILENT_UNITS = ("", "ratio")  # an odds ratio or a multiplier carries no unit word
 
 
 def format_figure(claim: dict[str, Any]) -> str:
-    """A claim's figure as a reader would print it: `up to 66%`, `OR 3.2 (95% CI 1.5–6.8)`."""
+    """A claim's figure as a reader would print it: `up to 66%`, `OR 3.2 (95% CI 1.5–6.8)`, `2–5×`."""
     unit = claim.get("unit") or ""
-    sep = "" if unit in ("%", "") else " "
+    if unit in _SILENT_UNITS:
+        unit = "×" if claim.get("measure") == "ratio" else ""
+    sep = "" if unit in ("%", "×", "") else " "
     value, low, high = claim.get("value"), claim.get("value_low"), claim.get("value_high")
     parts: list[str] = []
     if value is not None:
         parts.append(_MEASURE_PREFIX.get(claim.get("measure", ""), "") + _num(value) + sep + unit)
         if low is not None and high is not None:
             label = claim.get("interval") or "range"
-            parts.append(f"({label} {_num(low)}–{_num(high)}{sep}{unit})")
+            parts.append(f"({label} {_span(low, high)}{sep}{unit})")
     elif low is not None and high is not None:
-        parts.append(f"{_num(low)}–{_num(high)}{sep}{unit}")
+        parts.append(f"{_span(low, high)}{sep}{unit}")
     if claim.get("p_value") is not None:
-        parts.append(
-            f"(p = {_num(claim['p_value'])})" if parts else f"p = {_num(claim['p_value'])}"
-        )
+        p = _num(claim["p_value"])
+        parts.append(f"(p = {p})" if parts else f"p = {p}")
     text = " ".join(parts).strip()
     if text and claim.get("qualifier"):
         text = f"{claim['qualifier']} {text}"

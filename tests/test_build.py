@@ -143,7 +143,23 @@ def test_format_figure_reads_like_print() -> None:
         format_figure({"measure": "regression_coefficient", "value": 0.08, "p_value": 0.02})
         == "B = 0.08 (p = 0.02)"
     )
-    assert format_figure({"value": 1412, "unit": "knees"}) == "1412 knees"
+    assert format_figure({"value": 1412, "unit": "knees"}) == "1,412 knees"
+    assert (
+        format_figure({"measure": "ratio", "value_low": 2, "value_high": 5, "unit": "ratio"})
+        == "2–5×"
+    )
+    assert (
+        format_figure(
+            {
+                "value": -313.5,
+                "value_low": -4244.7,
+                "value_high": 3617.7,
+                "unit": "mm³",
+                "interval": "95% CI",
+            }
+        )
+        == "−313.5 mm³ (95% CI −4,244.7 to 3,617.7 mm³)"
+    )
 
 
 def test_citation_leaves_unknown_parts_out() -> None:
