@@ -150,5 +150,10 @@ def serve_cmd(
     serve(data_dir, db_path, metadata, host, port, public)
 
 
+from ingest.command import ingest_cmd  # noqa: E402 - the network side lives in its own package
+
+cli.add_command(ingest_cmd)
+
+
 if __name__ == "__main__":
     cli()

@@ -1,0 +1,266 @@
+"""The one HTTP client: timeout, redirects, a User-Agent with a contact, pacing, bounded retries.
+
+Every request goes through `Client.get`, which never raises for HTTP or network errors: it returns a
+`Reply` saying what happened. Pacing is per service and follows what the service advertises on each
+response (`x-rate-limit-limit`, `x-rate-limit-interval`, `x-concurrency-limit`), starting from the
+strictest published limits until the first response arrives.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from kb import __version__
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Response headers kept beside a raw response (what a reviewer needs to see how it was served).
+KEPT_HEADERS = (
+    "content-type", "date", "x-api-pool", "x-rate-limit-limit", "x-rate-limit-interval",
+    "x-concurrency-limit", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
+    "retry-after",
+)  # fmt: skip
+# Limits used before a service has told us its own (the strictest published ones).
+DEFAULT_LIMITS = {
+    "crossref": (5, 1.0, 1),  # Crossref public pool: 5 req/s, 1 in flight
+    "doi.org": (5, 1.0, 1),  # redirects to Crossref's transform endpoint
+    "openalex": (10, 1.0, 3),  # OpenAlex documents 10 req/s at most
+}
+# Safety margin on the rate window, so request arrival jitter never puts one request too many in a window.
+WINDOW_MARGIN = 0.05
+
+
+def parse_interval(text: str | None) -> float | None:
+    """`1s` -> 1.0, `500ms` -> 0.5, `2` -> 2.0; None when absent or unreadable."""
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", text)
+    if not m:
+        return None
+    value = float(m.group(1))
+    return value * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[m.group(2)]
+
+
+def parse_retry_after(text: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (past dates give 0)."""
+    if not text:
+        return None
+    text = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def _positive_int(text: str | None) -> int | None:
+    try:
+        value = int(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+class Pacer:
+    """At most `limit` request starts in any `interval` window and `concurrency` in flight."""
+
+    def __init__(self, limit: int, interval: float, concurrency: int):
+        self.limit, self.interval, self.concurrency = limit, interval, concurrency
+        self._cond = threading.Condition()
+        self._starts: deque[float] = deque()
+        self._in_flight = 0
+        self._not_before = 0.0
+
+    def update(self, headers: httpx.Headers) -> None:
+        limit = _positive_int(headers.get("x-rate-limit-limit"))
+        interval = parse_interval(headers.get("x-rate-limit-interval"))
+        concurrency = _positive_int(headers.get("x-concurrency-limit"))
+        with self._cond:
+            self.limit = limit or self.limit
+            self.interval = interval or self.interval
+            self.concurrency = concurrency or self.concurrency
+            self._cond.notify_all()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request to this service for `seconds` (after a 429)."""
+        with self._cond:
+            self._not_before = max(self._not_before, time.monotonic() + seconds)
+            self._cond.notify_all()
+
+    def _wait_needed(self, now: float) -> float | None:
+        """0 when a request may start now, seconds to wait, or None to wait for a slot."""
+        if self._in_flight >= self.concurrency:
+            return None
+        window = self.interval * (1 + WINDOW_MARGIN)
+        while self._starts and self._starts[0] <= now - window:
+            self._starts.popleft()
+        wait = self._not_before - now
+        if len(self._starts) >= self.limit:
+            wait = max(wait, self._starts[-self.limit] + window - now)
+        return max(0.0, wait)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                wait = self._wait_needed(now)
+                if wait == 0.0:
+                    break
+                self._cond.wait(wait)
+            self._in_flight += 1
+            self._starts.append(now)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._in_flight -= 1
+                self._cond.notify_all()
+
+
+@dataclass
+class Reply:
+    """What one (possibly retried) GET produced. `body` is parsed JSON, only for JSON responses."""
+
+    service: str
+    url: str
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    error: str | None = None
+    connect_failed: bool = False  # the service could not be reached at all
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.body is not None and self.error is None
+
+    @property
+    def not_found(self) -> bool:
+        return self.status in (404, 410)
+
+
+def _snippet(response: httpx.Response) -> str:
+    """A short, tag-free excerpt of an error body for a message (never parsed as JSON)."""
+    text = re.sub(r"<[^>]+>", " ", response.text[:500])
+    return " ".join(text.split())[:120]
+
+
+class Client:
+    """One httpx client shared by all threads; owns timeout, User-Agent, pacing and retries."""
+
+    def __init__(
+        self,
+        mailto: str | None = None,
+        timeout: float = 30.0,
+        tries: int = 4,
+        backoff: float = 0.5,
+        max_wait: float = 120.0,
+    ):
+        contact = f"; mailto:{mailto}" if mailto else ""
+        self.mailto = mailto
+        self.tries, self.backoff, self.max_wait = max(1, tries), backoff, max_wait
+        self.http = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=True,
+            headers={"User-Agent": f"bml-kb/{__version__} (kb ingest{contact})"},
+        )
+        self._pacers: dict[str, Pacer] = {}
+        self._lock = threading.Lock()
+        self.requests_sent = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def pacer(self, service: str) -> Pacer:
+        with self._lock:
+            if service not in self._pacers:
+                self._pacers[service] = Pacer(*DEFAULT_LIMITS.get(service, (5, 1.0, 1)))
+            return self._pacers[service]
+
+    def _delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        return random.uniform(0, min(self.max_wait, self.backoff * 2**attempt))
+
+    def get(
+        self,
+        service: str,
+        url: str,
+        params: dict[str, str] | None = None,
+        accept: str = "application/json",
+    ) -> Reply:
+        pacer = self.pacer(service)
+        reply = Reply(service=service, url=url)
+        for attempt in range(self.tries):
+            reply = Reply(service=service, url=url, attempts=attempt + 1)
+            retry_after: float | None = None
+            try:
+                with pacer.slot():
+                    with self._lock:
+                        self.requests_sent += 1
+                    response = self.http.get(url, params=params, headers={"Accept": accept})
+                    response.read()
+            except httpx.TimeoutException as exc:
+                reply.error = f"timed out ({type(exc).__name__})"
+            except httpx.ConnectError as exc:
+                reply.error, reply.connect_failed = f"cannot connect: {exc}", True
+            except httpx.TransportError as exc:
+                reply.error = f"{type(exc).__name__}: {exc}"
+            else:
+                pacer.update(response.headers)
+                reply.status = response.status_code
+                reply.url = str(response.url.copy_remove_param("api_key"))  # never store the key
+                reply.headers = {
+                    k: response.headers[k] for k in KEPT_HEADERS if k in response.headers
+                }
+                if response.status_code == 200:
+                    if "json" not in response.headers.get("content-type", ""):
+                        reply.error = f"expected JSON, got {response.headers.get('content-type')!r}"
+                    else:
+                        try:
+                            reply.body = json.loads(response.content)
+                        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                            reply.error = f"invalid JSON (truncated?): {exc}"
+                    if reply.error is None:
+                        return reply
+                elif response.status_code in RETRY_STATUSES:
+                    reply.error = f"HTTP {response.status_code}: {_snippet(response)}"
+                    if response.status_code == 429:
+                        retry_after = parse_retry_after(response.headers.get("retry-after"))
+                else:
+                    reply.error = f"HTTP {response.status_code}: {_snippet(response)}"
+                    return reply  # 4xx other than 429: asking again will not help
+            if attempt + 1 == self.tries:
+                break
+            delay = self._delay(attempt)
+            if retry_after is not None:
+                if retry_after > self.max_wait:
+                    reply.error += f" (Retry-After {retry_after:.0f}s is longer than we wait)"
+                    break
+                delay = retry_after + random.uniform(0, self.backoff / 4)
+            if reply.status == 429:
+                pacer.pause(delay)  # the whole service asked us to slow down, not just this DOI
+            time.sleep(delay)
+        return reply

@@ -1,0 +1,81 @@
+"""Crossref REST API: `GET {KB_CROSSREF_URL}/works/{doi}` -> the fields of our record."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import quote
+
+from .client import Client, Reply
+from .record import clean_abstract, clean_inline, date_from_parts, first, notice, person_name
+
+SERVICE = "crossref"
+DEFAULT_URL = "https://api.crossref.org"
+
+
+def base_url() -> str:
+    return os.environ.get("KB_CROSSREF_URL", DEFAULT_URL).rstrip("/")
+
+
+def _license(work: dict[str, Any]) -> str | None:
+    licences = [x for x in work.get("license") or [] if x.get("URL")]
+    vor = [x for x in licences if x.get("content-version") == "vor"]
+    return (vor or licences or [{}])[0].get("URL")
+
+
+def parse_work(work: dict[str, Any]) -> dict[str, Any]:
+    """The record fields a Crossref work (the `message` of /works/{doi}) gives. Pure.
+
+    `year` is the citable year: the print issue's when there is one (an online-first paper of
+    2020 printed in a 2021 issue is cited as 2021), else the year it was issued.
+    """
+    published_print = date_from_parts(work.get("published-print")) or date_from_parts(
+        (work.get("journal-issue") or {}).get("published-print")
+    )
+    published_online = date_from_parts(work.get("published-online"))
+    issued = date_from_parts(work.get("issued")) or date_from_parts(work.get("published"))
+    pages = work.get("page")
+    article_number = work.get("article-number")
+    if pages and pages == article_number:
+        pages = None  # e000776 given as both: it is an article number, not a page range
+    fields = {
+        "doi": (work.get("DOI") or "").lower() or None,
+        "title": clean_inline(first(work.get("title"))),
+        "journal": clean_inline(first(work.get("container-title"))),
+        "year": int((published_print or issued or published_online)[:4])
+        if (published_print or issued or published_online)
+        else None,
+        "volume": work.get("volume"),
+        "issue": work.get("issue"),
+        "pages": pages,
+        "article_number": article_number,
+        "authors": [n for n in (person_name(a) for a in work.get("author") or []) if n],
+        "publisher": work.get("publisher"),
+        "published_online": published_online,
+        "published_print": published_print,
+        "license": _license(work),
+        "abstract": clean_abstract(work.get("abstract")),
+        "update_notices": [notice(u) for u in work.get("updated-by") or []],
+    }
+    return {k: v for k, v in fields.items() if v not in (None, "", [])} | {
+        "update_notices": fields["update_notices"]
+    }
+
+
+def parse_update_to(notices: list[dict[str, Any]], doi: str) -> list[dict[str, Any]]:
+    """Notices (works with `update-to`, e.g. from `/works?filter=updates:{doi}`) that update `doi`."""
+    found = []
+    for item in notices:
+        for target in item.get("update-to") or []:
+            if (target.get("DOI") or "").lower() == doi.lower():
+                found.append(notice({**target, "DOI": item.get("DOI")}))
+    return found
+
+
+def fetch_work(client: Client, doi: str) -> Reply:
+    params = {"mailto": client.mailto} if client.mailto else None
+    return client.get(SERVICE, f"{base_url()}/works/{quote(doi, safe='/')}", params=params)
+
+
+def fields_from(reply: Reply) -> dict[str, Any]:
+    return parse_work((reply.body or {}).get("message") or {})

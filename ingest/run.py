@@ -1,0 +1,254 @@
+"""`kb ingest`: which DOIs to resolve, and resolving them: Crossref first, doi.org and OpenAlex after.
+
+`ingest(...)` is the one entry point. It talks to the network through one `Client` and writes only
+under `data/fetched/`; what it found comes back as an `IngestResult` for the caller to report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.build import merge_fetched
+from kb.doi import DOI_IN_TEXT_RE, normalize_doi
+from kb.loader import load_data
+
+from . import crossref, doi_org, openalex, store
+from .client import Client, Reply
+from .record import merge_records
+
+# Curated fields whose difference from the fetched record is reported to the person running ingest.
+REPORTED_FIELDS = (
+    "year",
+    "title",
+    "journal",
+    "volume",
+    "issue",
+    "pages",
+    "article_number",
+    "authors",
+)
+RESOLVED = ("fetched", "unchanged", "cached")
+
+
+@dataclass
+class Outcome:
+    """What happened to one DOI. status: fetched, unchanged, cached, not_found or failed."""
+
+    doi: str
+    status: str
+    fetched_from: list[str] = field(default_factory=list)
+    update_status: str | None = None
+    update_notices: list[dict[str, Any]] = field(default_factory=list)
+    differences: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    connect_failed: bool = False
+
+
+@dataclass
+class IngestResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    offline: bool = False
+    offline_reason: str | None = None
+    requests: int = 0
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if not self.offline and all(o.status in RESOLVED for o in self.outcomes) else 1
+
+
+# ---------------------------------------------------------------- which DOIs
+
+
+def dois_from_article(path: Path) -> list[str]:
+    """DOIs cited by an article: `references[].doi` of our articles/*.yml, or any DOI in a text file."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".yml", ".yaml"):
+        doc = yaml.safe_load(text)
+        refs = doc.get("references") if isinstance(doc, dict) else None
+        if not isinstance(refs, list):
+            raise ValueError(f"{path}: no `references:` list")
+        found = [str(r["doi"]) for r in refs if isinstance(r, dict) and r.get("doi")]
+    else:
+        found = DOI_IN_TEXT_RE.findall(text)
+    return found
+
+
+def curated_sources(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """sources.yml by normalised DOI (unvalidated: ingest must work on data that does not build yet)."""
+    sources: dict[str, dict[str, Any]] = {}
+    for src in load_data(Path(data_dir)).sources:
+        try:
+            doi = normalize_doi(src.get("doi"))
+        except ValueError:
+            continue
+        sources[doi] = {k: v for k, v in src.items() if not k.startswith("_")} | {"doi": doi}
+    return sources
+
+
+def collect_dois(
+    dois: Iterable[str], from_article: Path | None, all_sources: bool, data_dir: Path
+) -> list[str]:
+    """Normalised, de-duplicated DOIs in the order given. Raises InvalidDOI (a ValueError)."""
+    wanted = list(dois)
+    if from_article:
+        wanted += dois_from_article(from_article)
+    if all_sources:
+        wanted += list(curated_sources(data_dir))
+    seen: dict[str, None] = {}
+    for text in wanted:
+        seen.setdefault(normalize_doi(text), None)
+    return list(seen)
+
+
+# ---------------------------------------------------------------- resolving one DOI
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def differences(record: dict[str, Any], curated: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Curated-vs-fetched differences, as `kb build` will record them in source_discrepancies."""
+    if not curated:
+        return []
+    _row, diffs = merge_fetched(curated, record)
+    return [d for d in diffs if d["field"] in REPORTED_FIELDS]
+
+
+def _describe(outcome: Outcome, record: dict[str, Any], curated: dict | None) -> Outcome:
+    outcome.fetched_from = list(record.get("fetched_from") or [])
+    outcome.update_status = record.get("update_status")
+    outcome.update_notices = list(record.get("update_notices") or [])
+    outcome.differences = differences(record, curated)
+    return outcome
+
+
+def resolve(
+    client: Client, doi: str, data_dir: Path, curated: dict | None, use_openalex: bool = True
+) -> Outcome:
+    """Fetch one DOI, save what was found, and say what happened. Never raises for network trouble."""
+    replies: list[Reply] = [crossref.fetch_work(client, doi)]
+    parts: list[tuple[str, dict[str, Any]]] = []
+    if replies[0].ok:
+        parts.append((crossref.SERVICE, crossref.fields_from(replies[0])))
+    elif replies[0].not_found:  # not registered with Crossref: another agency may know it
+        replies.append(doi_org.fetch_csl(client, doi))
+        if replies[-1].ok:
+            parts.append((doi_org.SERVICE, doi_org.fields_from(replies[-1])))
+    else:
+        return Outcome(
+            doi, "failed", errors=[f"crossref: {replies[0].error}"],
+            connect_failed=replies[0].connect_failed,
+        )  # fmt: skip
+    warnings = []
+    if use_openalex:
+        oa = openalex.fetch_work(client, doi)
+        replies.append(oa)
+        if oa.ok:
+            parts.append((openalex.SERVICE, openalex.fields_from(oa)))
+        elif not oa.not_found:
+            warnings.append(f"openalex: {oa.error}")
+    if not parts:
+        missing = all(r.not_found for r in replies)
+        return Outcome(
+            doi, "not_found" if missing else "failed", warnings=warnings,
+            errors=[f"{r.service}: {r.error}" for r in replies],
+        )  # fmt: skip
+    retrieved_at = _now()
+    for reply in replies:
+        store.save_raw(data_dir, doi, reply, retrieved_at)
+    record = merge_records(doi, parts, retrieved_at)
+    changed = store.save_record(data_dir, record)
+    outcome = Outcome(doi, "fetched" if changed else "unchanged", warnings=warnings)
+    return _describe(outcome, record, curated)
+
+
+def _safe_resolve(
+    client: Client, doi: str, data_dir: Path, curated: dict | None, oa: bool
+) -> Outcome:
+    """One DOI's unexpected trouble (a response of a shape nobody expected) never stops the others."""
+    try:
+        return resolve(client, doi, data_dir, curated, oa)
+    except Exception as exc:  # noqa: BLE001 - reported per DOI, the run goes on
+        return Outcome(doi, "failed", errors=[f"{type(exc).__name__}: {exc}"])
+
+
+# ---------------------------------------------------------------- the run
+
+
+def ingest(
+    dois: list[str],
+    data_dir: Path | str = "data",
+    *,
+    refresh: bool = False,
+    mailto: str | None = None,
+    use_openalex: bool = True,
+    timeout: float = 30.0,
+    tries: int = 4,
+    workers: int = 16,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> IngestResult:
+    """Resolve normalised DOIs; DOIs with a record already are not fetched unless `refresh`.
+
+    The first DOI to fetch goes alone: it learns the services' advertised limits, and when it
+    cannot connect at all the run stops there (offline) having changed nothing.
+    """
+    data_dir = Path(data_dir)
+    started = dt.datetime.now(dt.UTC)
+    curated = curated_sources(data_dir)
+    result = IngestResult()
+    todo: list[str] = []
+    for doi in dois:
+        record = None if refresh else store.load_record(data_dir, doi)
+        if record is None:
+            todo.append(doi)
+            continue
+        outcome = _describe(Outcome(doi, "cached"), record, curated.get(doi))
+        result.outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+
+    def done(outcome: Outcome) -> None:
+        result.outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+
+    with Client(mailto=mailto, timeout=timeout, tries=tries) as client:
+        if todo:
+            head = _safe_resolve(client, todo[0], data_dir, curated.get(todo[0]), use_openalex)
+            if head.connect_failed:
+                result.offline = True
+                result.offline_reason = head.errors[0] if head.errors else None
+            else:
+                done(head)
+                with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                    futures = [
+                        pool.submit(
+                            _safe_resolve, client, d, data_dir, curated.get(d), use_openalex
+                        )
+                        for d in todo[1:]
+                    ]
+                    for future in as_completed(futures):
+                        done(future.result())
+                fetched = [o for o in result.outcomes if o.status != "cached"]
+                if fetched and all(o.connect_failed for o in fetched):
+                    result.offline = True
+                    result.offline_reason = fetched[0].errors[0]
+        result.requests = client.requests_sent
+    order = {d: i for i, d in enumerate(dois)}
+    result.outcomes.sort(key=lambda o: order.get(o.doi, len(order)))
+    result.seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+    return result
