@@ -1,0 +1,293 @@
+"""Figures in running text: percentages, ranges, multipliers, counts, durations, doses and measured values.
+
+Pure functions, no database. Every figure keeps its exact character span in the input, its hedge
+("up to", "about", "more than") and a normalised unit so it can be compared with a curated claim.
+
+>>> [f.text for f in extract_figures("Up to 66% of 1,412 knees, over two years.")]
+['Up to 66%', '1,412 knees', 'two years']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SMALL = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}  # fmt: skip
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+
+_WORD = "|".join(sorted([*_SMALL, *_TENS], key=len, reverse=True))
+_WORD_NUM = (
+    rf"(?:{_WORD})(?:[-\s](?:{_WORD}))?"
+    rf"(?:\s+(?:hundred|thousand|million)(?:\s+(?:and\s+)?(?:{_WORD})(?:[-\s](?:{_WORD}))?)?)?"
+)
+_DIGIT_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+NUMBER_RE = re.compile(
+    rf"(?<![\w.,/\-])(?:{_DIGIT_NUM})(?![\w/]|[.,]\d)|\b(?:{_WORD_NUM})(?:\b|(?=fold\b))",
+    re.IGNORECASE,
+)
+_FRACTIONS = {"third": 100 / 3, "thirds": 200 / 3, "quarter": 25.0, "quarters": 75.0,
+              "fifth": 20.0, "half": 50.0}  # fmt: skip
+FRACTION_RE = re.compile(
+    r"\b(?:(?:one|a)[-\s](?P<one>third|quarter|fifth)|two[-\s](?P<two>thirds)|"
+    r"three[-\s](?P<three>quarters)|(?P<half>half)(?=\s+of\b))\b",
+    re.IGNORECASE,
+)
+_CI_AFTER = re.compile(r"\s*(?:%|per\s?cent)?\s*(?:CI\b|confidence|credible)", re.IGNORECASE)
+_SINGULAR_STUDY = {"review", "study", "trial", "cohort", "analysis", "survey", "paper"}
+
+# Nouns a count can carry, singular -> plural. People-like nouns share one family.
+_COUNT_NOUNS = {
+    "knee": "knees", "patient": "patients", "participant": "participants", "person": "people",
+    "people": "people", "individual": "individuals", "subject": "subjects", "adult": "adults",
+    "woman": "women", "women": "women", "man": "men", "men": "men", "volunteer": "volunteers",
+    "child": "children", "children": "children", "study": "studies", "trial": "trials",
+    "cohort": "cohorts", "dataset": "datasets", "scan": "scans", "image": "images",
+    "subregion": "subregions", "case": "cases", "hip": "hips", "joint": "joints",
+    "lesion": "lesions", "centre": "centres", "center": "centres", "site": "sites",
+    "country": "countries", "review": "reviews", "rct": "trials", "point": "points",
+    "reader": "readers", "radiograph": "radiographs", "mri": "scans", "bml": "lesions",
+}  # fmt: skip
+PEOPLE = {"patients", "participants", "people", "individuals", "subjects", "adults", "women",
+          "men", "volunteers", "children"}  # fmt: skip
+_NOUN_ALT = "|".join(
+    sorted({*(_COUNT_NOUNS), *(v for v in _COUNT_NOUNS.values()), *(k + "s" for k in _COUNT_NOUNS)},
+           key=len, reverse=True)
+)  # fmt: skip
+_COUNT_AFTER = re.compile(
+    rf"\s+(?:(?!(?:of|in|and|or|to|with|from|the|a|an|for)\b)[A-Za-z][\w\-]*\s+){{0,2}}?(?P<u>{_NOUN_ALT})\b",
+    re.IGNORECASE,
+)
+_PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|percent\b)", re.IGNORECASE)
+_MULT_AFTER = re.compile(r"(?:\s*×|\s*x(?=\s|$|[.,;])|-?\s?fold\b|\s+times\b)", re.IGNORECASE)
+_DURATION_AFTER = re.compile(r"(?:\s+|-)(?P<u>years?|months?|weeks?|days?|yrs?)\b", re.IGNORECASE)
+_DOSE_AFTER = re.compile(
+    r"\s*(?P<u>IU|mg|µg|mcg|ml|mL|kg|g)(?P<per>\s*(?:/\s*d(?:ay)?|per\s+day|daily|a\s+day))?\b"
+)
+_SIZE_AFTER = re.compile(r"\s*(?P<u>mm³|mm3|cm³|cm3|mm²|mm2|mm|cm)(?![\w])")
+_AGE_AFTER = re.compile(r"\s+(?:old|of\s+age)\b", re.IGNORECASE)
+_AGE_BEFORE = re.compile(r"\b(?:aged|age(?:d)?(?:\s+(?:of|was|is))?)\s*$", re.IGNORECASE)
+_RANGE_JOIN = re.compile(
+    r"\s*(?:%|per\s?cent)?(?:\s*[–—]\s*|-(?=\s*\d)|-?\s+to\s+|\s+and\s+)", re.IGNORECASE
+)
+_BETWEEN_BEFORE = re.compile(r"\bbetween\s+$", re.IGNORECASE)
+_HEDGE_BEFORE = re.compile(
+    r"\b(?P<h>up\s+to|as\s+many\s+as|as\s+much\s+as|as\s+high\s+as|about|around|roughly|"
+    r"approximately|approx\.|nearly|almost|some|more\s+than|over|greater\s+than|above|"
+    r"in\s+excess\s+of|at\s+least|less\s+than|fewer\s+than|under|below|at\s+most|no\s+more\s+than)"
+    r"\s+(?:between\s+)?$",
+    re.IGNORECASE,
+)
+_MEASURE_BEFORE = re.compile(
+    r"(?P<m>Dice(?:\s+(?:coefficient|score|similarity))?|R²|R\^?2|r²|adjusted\s+OR|OR|odds\s+ratio|"
+    r"HR|hazard\s+ratio|RR|relative\s+risk|β|beta|B|p|P)"
+    r"(?:\s+(?:of|was|=|:)|\s*[=:<>≤≥])?\s*(?P<cmp>[<>≤≥])?\s*$"
+)
+_MEASURE_UNITS = {
+    "dice": "dice", "r²": "r_squared", "r2": "r_squared", "r^2": "r_squared", "or": "odds_ratio",
+    "adjusted or": "odds_ratio", "odds ratio": "odds_ratio", "hr": "hazard_ratio",
+    "hazard ratio": "hazard_ratio", "rr": "relative_risk", "relative risk": "relative_risk",
+    "β": "regression_coefficient", "beta": "regression_coefficient", "b": "regression_coefficient",
+    "p": "p_value",
+}  # fmt: skip
+_HEDGES = {
+    "up to": "up to", "as many as": "up to", "as much as": "up to", "as high as": "up to",
+    "at most": "up to", "no more than": "up to",
+    "about": "about", "around": "about", "roughly": "about", "approximately": "about",
+    "approx.": "about", "nearly": "about", "almost": "about", "some": "about",
+    "more than": "more than", "over": "more than", "greater than": "more than",
+    "above": "more than", "in excess of": "more than", "at least": "at least",
+    "less than": "less than", "fewer than": "less than", "under": "less than", "below": "less than",
+}  # fmt: skip
+# Spans that hold digits but no figures: URLs, DOIs, citation markers.
+_MASK_RE = re.compile(r"https?://\S+|\b10\.\d{4,9}/\S+|\[\d+(?:\s*[,–\-]\s*\d+)*\]")
+_TO_MONTHS = {"year": 12.0, "yr": 12.0, "month": 1.0, "week": 12 / 52, "day": 12 / 365.25}
+
+
+@dataclass
+class Figure:
+    """One figure as printed. `value` for a point, `low`/`high` for a range."""
+
+    text: str
+    start: int
+    end: int
+    kind: str  # percent | multiplier | count | duration | dose | measure | age | year
+    unit: str
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    qualifier: str | None = None  # up to | about | more than | at least | less than
+    decimals: int = 0
+    spelled: bool = False  # written in words ("ten studies")
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "value": self.value, "low": self.low, "high": self.high,
+                "unit": self.unit, "kind": self.kind}  # fmt: skip
+
+    @property
+    def months(self) -> float | None:
+        """A duration in months (only for kind == 'duration')."""
+        return self.value if self.kind == "duration" else None
+
+
+def parse_number(text: str) -> tuple[float, int]:
+    """`'1,412'` -> (1412, 0); `'0.70'` -> (0.7, 2); `'twenty-five'` -> (25, 0)."""
+    t = text.strip().lower()
+    if t[0].isdigit():
+        t = t.replace(",", "")
+        decimals = len(t.split(".")[1]) if "." in t else 0
+        return float(t), decimals
+    total, current = 0, 0
+    for word in re.split(r"[\s\-]+", t):
+        if word == "and":
+            continue
+        if word in _SMALL:
+            current += _SMALL[word]
+        elif word in _TENS:
+            current += _TENS[word]
+        elif word in _SCALES:
+            current = max(current, 1) * _SCALES[word]
+            if _SCALES[word] >= 1000:
+                total, current = total + current, 0
+    return float(total + current), 0
+
+
+def _mask(text: str) -> str:
+    return _MASK_RE.sub(lambda m: " " * len(m.group()), text)
+
+
+def _is_year(raw: str, value: float) -> bool:
+    return raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2099
+
+
+def extract_figures(text: str) -> list[Figure]:
+    """Every figure in text, in order, with spans into text."""
+    masked = _mask(text)
+    nums = list(NUMBER_RE.finditer(masked))
+    figures: list[Figure] = []
+    i = 0
+    while i < len(nums):
+        a = nums[i]
+        a_val, a_dec = parse_number(a.group())
+        start, end = a.start(), a.end()
+        low = high = None
+        consumed = 1
+        # a range: "14–30", "14% to 30%", "two to five", "between 14 and 30"
+        if i + 1 < len(nums):
+            join = _RANGE_JOIN.match(masked, end)
+            b = nums[i + 1]
+            if join and join.end() == b.start():
+                is_and = join.group().strip().lower().endswith("and")
+                if not is_and or _BETWEEN_BEFORE.search(masked[max(0, start - 12) : start]):
+                    b_val, b_dec = parse_number(b.group())
+                    if b_val > a_val:
+                        low, high, end, consumed = a_val, b_val, b.end(), 2
+                        a_dec = max(a_dec, b_dec)
+        # a two-word fold range: "two- to fivefold"
+        if low is None and i + 1 < len(nums) and re.match(r"-\s+to\s+", masked[end:]):
+            b = nums[i + 1]
+            if masked[end:].find(b.group()) >= 0 and re.match(
+                r"-\s+to\s+$", masked[end : b.start()]
+            ):
+                low, high = a_val, parse_number(b.group())[0]
+                end, consumed = b.end(), 2
+        raw = a.group()
+        spelled = not raw[0].isdigit()
+        before = masked[max(0, start - 40) : start]
+        kind = unit = None
+        m = None
+        if _CI_AFTER.match(masked, end) and a_val in (90, 95, 99):
+            i += consumed
+            continue
+        if m := _PERCENT_AFTER.match(masked, end):
+            kind, unit = "percent", "%"
+        elif m := _MULT_AFTER.match(masked, end):
+            kind, unit = "multiplier", "×"
+        elif m := _DURATION_AFTER.match(masked, end):
+            word = m.group("u").lower().rstrip("s")
+            if _AGE_AFTER.match(masked, m.end()) or _AGE_BEFORE.search(before):
+                kind, unit = "age", "years"
+            else:
+                kind, unit = "duration", "months"
+                factor = _TO_MONTHS[word]
+                a_val = a_val * factor
+                low, high = (low * factor, high * factor) if low is not None else (None, None)
+        elif m := _DOSE_AFTER.match(masked, end):
+            kind = "dose"
+            unit = m.group("u").replace("mcg", "µg") + ("/day" if m.group("per") else "")
+        elif m := _SIZE_AFTER.match(masked, end):
+            kind, unit = "measure", m.group("u").replace("3", "³").replace("2", "²")
+        elif (mb := _MEASURE_BEFORE.search(before)) and not spelled:
+            key = re.sub(r"\s+", " ", mb.group("m")).lower()
+            key = "dice" if key.startswith("dice") else key
+            kind, unit = "measure", _MEASURE_UNITS.get(key, key)
+            start = start - len(before) + mb.start()
+            cmp = mb.group("cmp")
+            m = None
+            figures.append(
+                Figure(text[start:end], start, end, kind, unit, None if low is not None else a_val,
+                       low, high, {"<": "less than", "≤": "up to", ">": "more than",
+                                   "≥": "at least"}.get(cmp or ""), a_dec, spelled)
+            )  # fmt: skip
+            i += consumed
+            continue
+        elif (m := _COUNT_AFTER.match(masked, end)) and not (
+            m.group("u").lower() in _SINGULAR_STUDY and a_val != 1
+        ):
+            noun = m.group("u").lower()
+            kind, unit = "count", _COUNT_NOUNS.get(noun, _COUNT_NOUNS.get(noun.rstrip("s"), noun))
+        elif _is_year(raw, a_val) and low is None:
+            kind, unit, m = "year", "year", None
+        if kind is None:
+            i += consumed
+            continue
+        if m is not None:
+            end = m.end()
+        qualifier = None
+        if low is not None and (bw := _BETWEEN_BEFORE.search(masked[max(0, start - 12) : start])):
+            start = start - (min(start, 12) - bw.start())
+        h = _HEDGE_BEFORE.search(masked[max(0, start - 30) : start])
+        if h and not (kind == "duration" and h.group("h").lower() in ("over", "some", "under")):
+            word = re.sub(r"\s+", " ", h.group("h")).lower()
+            qualifier = _HEDGES.get(word)
+            start = start - (min(start, 30) - h.start())
+        if low is not None:
+            value = None
+        else:
+            value = a_val
+            if start > 0 and masked[start - 1] in "−-" and (start < 2 or masked[start - 2] in " ("):
+                start, value = start - 1, -a_val
+        figures.append(
+            Figure(text[start:end], start, end, kind, unit, value, low, high, qualifier, a_dec,
+                   spelled)
+        )  # fmt: skip
+        i += consumed
+    for fm in FRACTION_RE.finditer(masked):
+        if any(f.start <= fm.start() < f.end for f in figures):
+            continue
+        word = next(g for g in fm.groups() if g).lower()
+        start = fm.start()
+        h = _HEDGE_BEFORE.search(masked[max(0, start - 30) : start])
+        qualifier = _HEDGES.get(re.sub(r"\s+", " ", h.group("h")).lower()) if h else None
+        if h:
+            start = start - (min(start, 30) - h.start())
+        figures.append(
+            Figure(text[start : fm.end()], start, fm.end(), "percent", "%", _FRACTIONS[word],
+                   qualifier=qualifier or "about", spelled=True)
+        )  # fmt: skip
+    figures.sort(key=lambda f: f.start)
+    return figures
+
+
+def is_checkable(fig: Figure) -> bool:
+    """Figures that make a sentence a statement on their own (not years, not small spelled counts)."""
+    if fig.kind in ("year", "age"):
+        return False
+    if fig.kind == "count" and fig.spelled and (fig.value or 0) < 10:
+        return False
+    return True

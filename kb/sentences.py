@@ -1,0 +1,93 @@
+"""Sentence splitting with exact character offsets into the input (plain text or Markdown).
+
+>>> text = "BMLs are common. Shi et al. argue otherwise; see [3]."
+>>> [(s.start, s.end, s.text) for s in split_sentences(text)]
+[(0, 16, 'BMLs are common.'), (17, 53, 'Shi et al. argue otherwise; see [3].')]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Words that end with a full stop without ending a sentence.
+_ABBREVIATIONS = {
+    "al", "e.g", "i.e", "eg", "ie", "vs", "cf", "dr", "prof", "fig", "figs", "approx", "no", "nos",
+    "vol", "pp", "ca", "etc", "mr", "mrs", "ms", "st", "jr", "sr", "ref", "refs", "ed", "eds",
+    "inc", "ltd", "co", "resp", "sd", "min", "max", "mo", "yr", "yrs", "wk", "wks",
+}  # fmt: skip
+_BOUNDARY_RE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+_LINE_MARKER_RE = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+•]\s+|\d+[.)]\s+(?!\[))*")
+_CLAUSE_RE = re.compile(r";\s+|,\s+(?=(?:while|whereas|but)\s)")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+    heading: bool = False  # a line without closing punctuation: a title or heading
+
+
+def _ends_with_abbreviation(chunk: str) -> bool:
+    m = re.search(r"([A-Za-z][A-Za-z.]*)\.$", chunk.rstrip("\"'”’)]!?…"))
+    if not m:
+        return False
+    word = m.group(1).lower()
+    if word in _ABBREVIATIONS:
+        return True
+    return len(word) == 1 and m.group(1).isupper()  # an initial: "D. Felson"
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentences in order; text[s.start:s.end] == s.text for every one."""
+    spans: list[Span] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        line_start, pos = pos, pos + len(line)
+        marker = _LINE_MARKER_RE.match(line)
+        offset = line_start + (marker.end() if marker else 0)
+        body = text[offset:pos]
+        cut = 0
+        pieces = []
+        for m in _BOUNDARY_RE.finditer(body):
+            if _ends_with_abbreviation(body[cut : m.end()]):
+                continue
+            pieces.append((cut, m.end()))
+            cut = m.end()
+        pieces.append((cut, len(body)))
+        for a, b in pieces:
+            s, e = _trimmed(text, offset + a, offset + b)
+            if s < e:
+                spans.append(Span(s, e, text[s:e]))
+        if spans and spans[-1].start >= offset and len(pieces) == 1:
+            last = spans[-1]
+            if not re.search(r"[.!?…:][\"'”’)\]]*$", last.text) and len(last.text.split()) <= 12:
+                spans[-1] = Span(last.start, last.end, last.text, heading=True)
+    return spans
+
+
+def split_clauses(text: str, span: Span, min_words: int = 6) -> list[Span]:
+    """Split a sentence at `;` and `, while`/`, whereas`/`, but` when both sides are full clauses."""
+    parts: list[Span] = []
+    cut = span.start
+    for m in _CLAUSE_RE.finditer(span.text):
+        left = text[cut : span.start + m.start() + 1]
+        right = span.text[m.end() :]
+        if len(left.split()) >= min_words and len(right.split()) >= min_words:
+            s, e = _trimmed(text, cut, span.start + m.start() + 1)
+            parts.append(Span(s, e, text[s:e]))
+            cut = span.start + m.end()
+    if not parts:
+        return [span]
+    s, e = _trimmed(text, cut, span.end)
+    parts.append(Span(s, e, text[s:e]))
+    return parts
