@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def cli() -> None:
       kb validate            check data/ without building
       kb build               build kb.db from data/
       kb search "weight-bearing pain"
+      kb check draft.md      fact-check an article draft
       kb serve               build if needed and browse at http://127.0.0.1:8001
     """
 
@@ -95,6 +97,7 @@ def search_cmd(query: str, db_path: Path, limit: int, as_json: bool) -> None:
     \b
     Examples:
       kb search "weight-bearing pain"
+      kb check draft.md      fact-check an article draft
       kb search CTX-I --json
     """
     if not db_path.exists():
@@ -113,6 +116,48 @@ def search_cmd(query: str, db_path: Path, limit: int, as_json: bool) -> None:
         click.echo(f"    {r['statement']}")
         if r["citation"]:
             click.echo(f"    {r['citation']}")
+
+
+@cli.command(name="check")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@DB_OPTION
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+    show_default=True, help="Report format.",
+)  # fmt: skip
+def check_cmd(file, db_path: Path, fmt: str) -> None:
+    """Fact-check an article draft (plain text or Markdown; - for stdin) against the KB.
+
+    Every sentence with a figure or a matching claim gets a verdict (supported, unverified,
+    contradicted, misattributed, unsupported); every reference gets one too (ok, mismatch,
+    unresolved, unused, retracted, missing). Exit code 0 when nothing is flagged, 1 when
+    something is, 2 on errors.
+
+    \b
+    Examples:
+      kb check draft.md
+      kb check - --format json < draft.txt
+    """
+    from .factcheck import check_text, render_markdown, render_text
+
+    try:
+        if not db_path.exists():
+            raise click.ClickException(f"{db_path} not found: run `kb build` first")
+        text = file.read()
+        report = check_text(sqlite_utils.Database(db_path), text)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except (OSError, UnicodeDecodeError, sqlite3.Error) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(render_markdown(report), nl=False)
+    else:
+        click.echo(render_text(report, colour=sys.stdout.isatty()))
+    sys.exit(1 if report.flagged else 0)
 
 
 @cli.command(name="serve")
