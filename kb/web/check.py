@@ -1,0 +1,122 @@
+"""Datasette plugin: paste a draft at /-/check and see it annotated; POST /-/check.json for the CMS.
+
+The check runs in Datasette's thread executor (`Database.execute_fn`), never on the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+
+from ..factcheck import COLOURS, Report, check_text
+
+MAX_BYTES = 200 * 1024
+
+
+def _kb_database(datasette):
+    """The first attached database that holds a claims table (normally `kb`)."""
+    for name, db in datasette.databases.items():
+        if name.startswith("_"):
+            continue
+        return db
+    return None
+
+
+async def _run_check(datasette, text: str) -> Report:
+    db = _kb_database(datasette)
+    if db is None:
+        raise LookupError("no KB database is attached")
+    return await db.execute_fn(lambda conn: check_text(sqlite_utils.Database(conn), text))
+
+
+def _segments(report: Report) -> list[dict[str, Any]]:
+    """The input cut into plain runs and annotated statements, in order, for the template."""
+    out: list[dict[str, Any]] = []
+    pos = 0
+    for s in sorted(report.statements, key=lambda s: s.start):
+        if s.start < pos:
+            continue
+        if s.start > pos:
+            out.append({"text": report.text[pos : s.start], "statement": None})
+        out.append({"text": s.text, "statement": s})
+        pos = s.end
+    if pos < len(report.text):
+        out.append({"text": report.text[pos:], "statement": None})
+    return out
+
+
+def _too_large(request) -> bool:
+    length = request.headers.get("content-length")
+    return bool(length and length.isdigit() and int(length) > MAX_BYTES)
+
+
+async def check_page(datasette, request):
+    context: dict[str, Any] = {"draft": "", "report": None, "segments": [], "error": None,
+                               "colours": COLOURS, "max_kb": MAX_BYTES // 1024,
+                               "db_name": getattr(_kb_database(datasette), "name", "kb")}  # fmt: skip
+    status = 200
+    if request.method == "POST":
+        if _too_large(request):
+            context["error"] = f"The draft is larger than {MAX_BYTES // 1024} KB."
+            status = 413
+        else:
+            form = await request.post_vars()
+            draft = form.get("text", "")
+            context["draft"] = draft
+            if len(draft.encode("utf-8")) > MAX_BYTES:
+                context["error"] = f"The draft is larger than {MAX_BYTES // 1024} KB."
+                status = 413
+            elif draft.strip():
+                report = await _run_check(datasette, draft)
+                context["report"] = report
+                context["segments"] = _segments(report)
+    html = await datasette.render_template("check.html", context, request=request)
+    return Response.html(html, status=status)
+
+
+async def check_json(datasette, request):
+    if request.method != "POST":
+        return Response.json(
+            {"error": 'POST the draft as raw text or as {"text": ...}'}, status=405
+        )
+    if _too_large(request):
+        return Response.json({"error": f"larger than {MAX_BYTES // 1024} KB"}, status=413)
+    body = await request.post_body()
+    if len(body) > MAX_BYTES:
+        return Response.json({"error": f"larger than {MAX_BYTES // 1024} KB"}, status=413)
+    try:
+        raw = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Response.json({"error": "the body is not UTF-8 text"}, status=400)
+    text = raw
+    if "json" in (request.headers.get("content-type") or "") or raw.lstrip().startswith("{"):
+        try:
+            payload = json.loads(raw)
+        except json.JSONDecodeError:
+            payload = None
+        if isinstance(payload, dict):
+            if not isinstance(payload.get("text"), str):
+                return Response.json({"error": 'JSON body needs a "text" string'}, status=400)
+            text = payload["text"]
+    report = await _run_check(datasette, text)
+    return Response.json(report.to_dict())
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/check$", check_page), (r"^/-/check\.json$", check_json)]
+
+
+@hookimpl
+def skip_csrf(scope):
+    # the JSON endpoint is for a CMS posting raw text, not for browser forms
+    return scope.get("path") == "/-/check.json"
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    return [{"href": datasette.urls.path("/-/check"), "label": "Fact-check a draft"}]
