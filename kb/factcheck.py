@@ -601,7 +601,7 @@ def _check_span(
     cited, numbers, mentions = _cited_dois(db, span.text, by_number)
     cands = rank(span.text, figures, index.candidates(span.text), index.common, index.rare)
     verdict, best, why = decide(span.text, figures, cands, cited)
-    is_statement = best is not None or any(is_checkable(f) for f in figures) or numbers
+    is_statement = best is not None or any(is_checkable(f) for f in figures) or numbers or mentions
     if not is_statement:
         return None, numbers, mentions
     claim = best.claim if best else None

@@ -1,0 +1,208 @@
+"""`kb check`: verdicts on a corpus with planted errors, the real seed article, the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+import yaml
+
+from kb.factcheck import check_text
+from kb.figures import extract_figures
+from kb.references import parse_references
+from kb.sentences import split_sentences
+
+REPO = Path(__file__).resolve().parents[1]
+ARTICLES = Path(__file__).parent / "fixtures" / "articles"
+SEED = REPO.parent / "shared" / "seed" / "bml-article.txt"
+EXPECTED = yaml.safe_load((ARTICLES / "expected.yml").read_text(encoding="utf-8"))
+
+
+def predictions(db: sqlite_utils.Database) -> list[tuple[str, str, str]]:
+    """(item, expected verdict, predicted verdict) for every planted statement and reference."""
+    rows = []
+    for name, spec in EXPECTED.items():
+        text = (ARTICLES / name).read_text(encoding="utf-8")
+        report = check_text(db, text)
+        for item in spec["statements"]:
+            at = text.index(item["contains"])
+            hit = [s for s in report.statements if s.start <= at < s.end]
+            rows.append(
+                (f"{name}: {item['contains']}", item["verdict"], hit[0].verdict if hit else "none")
+            )
+        for item in spec["references"]:
+            hit = [
+                r for r in report.references
+                if r.label == item["label"] and (item.get("doi") is None or r.doi == item["doi"])
+            ]  # fmt: skip
+            rows.append(
+                (f"{name}: ref {item['label']}", item["verdict"], hit[0].verdict if hit else "none")
+            )
+    return rows
+
+
+def scores(rows: list[tuple[str, str, str]]) -> dict[str, tuple[float, float, int]]:
+    """Precision, recall and support per verdict."""
+    out = {}
+    for v in sorted({e for _, e, _ in rows} | {p for _, _, p in rows} - {"none"}):
+        tp = sum(1 for _, e, p in rows if e == v and p == v)
+        predicted = sum(1 for _, _, p in rows if p == v)
+        expected = sum(1 for _, e, _ in rows if e == v)
+        out[v] = (
+            tp / predicted if predicted else 0.0,
+            tp / expected if expected else 0.0,
+            expected,
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def db(kb_db: Path) -> sqlite_utils.Database:
+    return sqlite_utils.Database(sqlite3.connect(f"file:{kb_db}?mode=ro", uri=True))
+
+
+def test_corpus_verdicts(db) -> None:
+    rows = predictions(db)
+    wrong = [r for r in rows if r[1] != r[2]]
+    table = scores(rows)
+    for v, (p, r, n) in table.items():
+        print(f"{v:14} precision {p:.2f} recall {r:.2f} (n={n})")
+    # every verdict kind is planted and found
+    assert {e for _, e, _ in rows} >= {"supported", "unverified", "contradicted", "misattributed",
+                                       "unsupported", "ok", "mismatch", "unresolved", "unused",
+                                       "missing"}  # fmt: skip
+    assert len(wrong) <= 2, wrong
+    assert all(r >= 0.5 for _, r, n in table.values() if n), table
+
+
+def test_offsets_are_exact_and_json_contract(db) -> None:
+    for path in ARTICLES.glob("*.*"):
+        if path.suffix not in (".md", ".txt"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        data = check_text(db, text).to_dict()
+        assert set(data) == {"statements", "references", "summary"}
+        for s in data["statements"]:
+            assert set(s) == {"text", "start", "end", "figures", "verdict", "claim_id",
+                              "source_doi", "explanation"}  # fmt: skip
+            assert text[s["start"] : s["end"]] == s["text"]
+            for f in s["figures"]:
+                assert set(f) == {"text", "value", "low", "high", "unit", "kind"}
+        for r in data["references"]:
+            assert set(r) == {"label", "doi", "verdict", "problems"}
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the shared seed article is not checked out")
+def test_seed_article_real_problems(db) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    report = check_text(db, text)
+
+    def verdict_of(fragment: str) -> str:
+        at = text.index(fragment)
+        hits = [s.verdict for s in report.statements if s.start <= at < s.end]
+        return hits[0] if hits else "none"
+
+    assert verdict_of("drawn from 1,412 knees") == "contradicted"
+    contradicted = next(s for s in report.statements if "1,412" in s.text)
+    assert "582" in contradicted.explanation
+    assert verdict_of("up to 66% of people") == "unverified"
+    assert verdict_of("two to five times more likely") == "unverified"
+    assert verdict_of("covering ten studies and 540 patients") == "unverified"
+    assert verdict_of("14–30% of patients went on") == "unverified"
+    assert verdict_of("medial femorotibial compartment were specifically") == "supported"
+    assert verdict_of("CTX-I in blood") == "supported"
+    refs = {r.label: r for r in report.references}
+    assert refs["[3]"].verdict == "mismatch"
+    assert {"field": "year", "article": "2020", "source": "2021"} in refs["[3]"].problems
+    assert refs["[5]"].verdict == "unused"
+    assert refs["[4]"].verdict == "ok"
+    assert refs["[6]"].verdict == "ok"  # printed 2021 = the online-first year
+    missing = [r for r in report.references if r.verdict == "missing"]
+    assert [r.doi for r in missing] == ["10.1016/j.bonr.2023.101667"]
+
+
+def test_retracted_source_makes_claims_unverified(kb_db: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "kb.db"
+    shutil.copy(kb_db, copy)
+    db = sqlite_utils.Database(copy)
+    doi = "10.1186/s12891-019-2424-4"
+    db.execute("update sources set update_status = 'retraction' where doi = ?", [doi])
+    db.execute("update claims set source_update_status = 'retraction' where source_doi = ?", [doi])
+    db.conn.commit()
+    text = (
+        "A vitamin D trial's MRI substudy enrolled 50 participants [1].\n\n"
+        f"1. Perry TA, et al. Effect of Vitamin D supplementation. 2019. doi:{doi}\n"
+    )
+    report = check_text(db, text)
+    assert report.statements[0].verdict == "unverified"
+    assert "retraction" in report.statements[0].explanation
+    assert report.references[0].verdict == "retracted"
+
+
+def test_figures_hedges_and_words() -> None:
+    figs = {f.text: f for f in extract_figures(
+        "Up to 66% had them; 14 to 30 per cent needed surgery, two- to fivefold, about 45% women, "
+        "ten studies, 1,412 knees, a two-year follow-up, 800 IU daily, Dice 0.70."
+    )}  # fmt: skip
+    assert figs["Up to 66%"].qualifier == "up to"
+    assert (figs["14 to 30 per cent"].low, figs["14 to 30 per cent"].high) == (14, 30)
+    assert figs["two- to fivefold"].kind == "multiplier"
+    assert figs["about 45%"].qualifier == "about"
+    assert figs["ten studies"].value == 10 and figs["1,412 knees"].value == 1412
+    assert figs["two-year"].value == 24 and figs["two-year"].kind == "duration"
+    assert figs["800 IU daily"].unit == "IU/day"
+    assert figs["Dice 0.70"].unit == "dice"
+
+
+def test_sentences_and_references_parse() -> None:
+    text = "Shi et al. (2023) said so. It was 0.70 in 2022 [3].\n\n3. Aso K. Title. 2021. doi:10.1186/XY12\n"
+    spans = split_sentences(text)
+    assert [s.text for s in spans][:2] == ["Shi et al. (2023) said so.", "It was 0.70 in 2022 [3]."]
+    refs = parse_references(text)
+    assert refs[0].label == "3." and refs[0].doi == "10.1186/xy12" and refs[0].printed_year == 2021
+
+
+def _kb(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kb.cli", *args], input=stdin, text=True,
+                          capture_output=True, cwd=REPO)  # fmt: skip
+
+
+def test_cli_exit_codes_and_formats(kb_db: Path) -> None:
+    clean = "A 2021 systematic review of subchondroplasty pooled 17 studies with 756 patients.\n"
+    ok = _kb("check", "-", "--db", str(kb_db), "--format", "json", stdin=clean)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["summary"] == {"supported": 1}
+    bad = _kb(
+        "check", str(ARTICLES / "pain-and-location.txt"), "--db", str(kb_db), "--format", "markdown"
+    )
+    assert bad.returncode == 1 and "| **contradicted** |" in bad.stdout
+    text = _kb("check", str(ARTICLES / "pain-and-location.txt"), "--db", str(kb_db))
+    assert "[CONTRADICTED]" in text.stdout and "\x1b[" not in text.stdout  # no colour when piped
+    missing = _kb("check", "-", "--db", "/nonexistent/kb.db", stdin=clean)
+    assert missing.returncode == 2
+
+
+def test_summary_counts_every_verdict(db) -> None:
+    report = check_text(db, (ARTICLES / "vitamin-d-and-imaging.md").read_text(encoding="utf-8"))
+    assert sum(report.summary.values()) == len(report.statements) + len(report.references)
+    assert Counter(s.verdict for s in report.statements)["supported"] == report.summary["supported"]
+
+
+if __name__ == "__main__":  # precision and recall per verdict on the corpus
+    from kb import build
+
+    tmp = Path("/tmp") / "kb-factcheck-scores.db"
+    build(REPO / "data", tmp)
+    rows = predictions(sqlite_utils.Database(tmp))
+    for v, (p, r, n) in scores(rows).items():
+        print(f"{v:14} precision {p:.2f}  recall {r:.2f}  (n={n})")
+    for item, e, p in rows:
+        if e != p:
+            print(f"miss: {item}: expected {e}, got {p}")
