@@ -198,6 +198,7 @@ def ingest(
     use_openalex: bool = True,
     timeout: float = 30.0,
     tries: int = 4,
+    backoff: float = 0.5,
     workers: int = 16,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> IngestResult:
@@ -207,6 +208,7 @@ def ingest(
     cannot connect at all the run stops there (offline) having changed nothing.
     """
     data_dir = Path(data_dir)
+    dois = list(dict.fromkeys(normalize_doi(d) for d in dois))
     started = dt.datetime.now(dt.UTC)
     curated = curated_sources(data_dir)
     result = IngestResult()
@@ -226,7 +228,7 @@ def ingest(
         if on_done:
             on_done(outcome)
 
-    with Client(mailto=mailto, timeout=timeout, tries=tries) as client:
+    with Client(mailto=mailto, timeout=timeout, tries=tries, backoff=backoff) as client:
         if todo:
             head = _safe_resolve(client, todo[0], data_dir, curated.get(todo[0]), use_openalex)
             if head.connect_failed:

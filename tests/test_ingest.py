@@ -1,0 +1,320 @@
+"""`kb ingest` against a loopback stand-in serving recorded responses: pacing, faults, files, build."""
+
+from __future__ import annotations
+
+import copy
+import email.utils
+import json
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import KB, REPO, free_port
+
+from ingest import ingest
+from ingest.standin import Canned, StandIn
+from ingest.store import raw_path, record_path
+from kb import build
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TEMPLATE = json.loads((FIXTURES / "crossref/works_10.1002_jor.1100150407.json").read_text())
+FAST = {"timeout": 2.0, "tries": 3, "backoff": 0.05}
+ASO = "10.1186/s13075-021-02422-0"  # one of our sources, with claims in data/claims/aso-2021.yml
+
+
+def recorded(name: str) -> Canned:
+    """A recorded body with the status and content type it was served with."""
+    path = FIXTURES / name
+    meta = json.loads(path.with_name(path.name.rsplit(".", 1)[0] + ".meta.json").read_text())
+    headers = {k.lower(): v[0] for k, v in meta["response"]["headers"].items()}
+    # the CSL-JSON recording kept no content-type; Crossref's transform serves it as below
+    ctype = headers.get("content-type", "application/vnd.citationstyles.csl+json")
+    return Canned(meta["response"]["status"]["code"], path.read_bytes(), ctype)
+
+
+def crossref_work(doi: str, **changes: object) -> Canned:
+    """A Crossref-shaped /works/{doi} response built from a recorded one (for DOIs none recorded)."""
+    body = copy.deepcopy(TEMPLATE)
+    body["message"]["DOI"] = doi
+    body["message"].update(changes)
+    return Canned(body=json.dumps(body).encode())
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    server = StandIn(limits={"crossref": (20, 1.0, 3), "openalex": (20, 1.0, 3)}).start()
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("KB_OPENALEX_API_KEY", raising=False)
+    yield server
+    server.stop()
+
+
+def run_kb(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(
+        [*KB, *args], capture_output=True, text=True, cwd=REPO, env={**os.environ, **env},
+        timeout=60,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- pacing
+
+
+@pytest.mark.parametrize("limits", [(20, 1.0, 3), (6, 1.0, 1)])
+def test_requests_keep_to_the_advertised_rate_and_concurrency(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: tuple[int, float, int]
+) -> None:
+    dois = [f"10.5555/pace.{i}" for i in range(limits[0] + 10)]
+    with StandIn(limits={"crossref": limits, "openalex": limits}) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        for doi in dois:
+            server.add("crossref", doi, crossref_work(doi))
+        started = time.monotonic()
+        result = ingest(dois, tmp_path / "data", **FAST)
+        elapsed = time.monotonic() - started
+    assert result.count("fetched") == len(dois)
+    for service in ("crossref", "openalex"):
+        assert server.count(service) == len(dois)
+        assert server.max_in_window(service, limits[1]) <= limits[0]
+        assert server.max_in_flight(service) <= limits[2]
+    assert elapsed >= limits[1]  # more requests than one window allows: pacing had to wait
+    assert elapsed < 4 * len(dois) / limits[0] * limits[1]
+
+
+# ---------------------------------------------------------------- faults
+
+
+def test_429_with_retry_after_seconds_then_success(stand_in: StandIn, tmp_path: Path) -> None:
+    doi = "10.1038/srep16696"
+    busy = recorded("openalex/error_429_10.1038_hdy.2013.26.html")  # an HTML body: never parsed
+    busy.headers = {"Retry-After": "1"}
+    stand_in.add("crossref", doi, busy, recorded("crossref/works_10.1038_srep16696.json"))
+    result = ingest([doi], tmp_path, **FAST)
+    assert result.outcomes[0].status == "fetched"
+    hits = [h.at for h in stand_in.hits if h.service == "crossref"]
+    assert len(hits) == 2 and hits[1] - hits[0] >= 1.0
+
+
+def test_429_with_retry_after_http_date(stand_in: StandIn, tmp_path: Path) -> None:
+    doi = "10.1038/srep16696"
+    busy = recorded("openalex/error_429_10.1038_hdy.2013.26.html")
+    busy.headers = {"Retry-After": email.utils.formatdate(time.time() + 2, usegmt=True)}
+    stand_in.add(
+        "openalex", doi, busy, recorded("openalex/works_doi_10.1371_journal.pone.0000030.json")
+    )
+    stand_in.add("crossref", doi, recorded("crossref/works_10.1038_srep16696.json"))
+    result = ingest([doi], tmp_path, **FAST)
+    assert result.outcomes[0].fetched_from == ["crossref", "openalex"]
+    hits = [h.at for h in stand_in.hits if h.service == "openalex"]
+    assert len(hits) == 2 and hits[1] - hits[0] >= 0.9  # the date has whole-second precision
+
+
+def test_503_then_success(stand_in: StandIn, tmp_path: Path) -> None:
+    doi = "10.1371/journal.pone.0033693"
+    unavailable = Canned(503, b"<html><body>Service Unavailable</body></html>", "text/html")
+    stand_in.add(
+        "crossref", doi, unavailable, recorded("crossref/works_10.1371_journal.pone.0033693.json")
+    )
+    result = ingest([doi], tmp_path, **FAST)
+    assert result.outcomes[0].status == "fetched"
+    assert result.outcomes[0].update_status == "correction"
+    assert stand_in.count("crossref") == 2
+
+
+def test_a_timeout_is_retried_and_a_dead_service_fails_alone(
+    stand_in: StandIn, tmp_path: Path
+) -> None:
+    slow_then_ok, always_slow = "10.1038/srep16696", "10.1136/esmoopen-2020-000776"
+    good = recorded("crossref/works_10.1038_srep16696.json")
+    stand_in.add("crossref", slow_then_ok, Canned(body=good.body, delay=1.0), good)
+    stand_in.add("crossref", always_slow, Canned(body=b"{}", delay=1.0))
+    result = ingest([slow_then_ok, always_slow], tmp_path, timeout=0.3, tries=2, backoff=0.05)
+    status = {o.doi: o for o in result.outcomes}
+    assert status[slow_then_ok].status == "fetched"
+    assert status[always_slow].status == "failed"
+    assert "timed out" in status[always_slow].errors[0]
+    assert not record_path(tmp_path, always_slow).exists()
+    assert result.exit_code == 1
+
+
+def test_truncated_json_is_retried_and_never_saved(stand_in: StandIn, tmp_path: Path) -> None:
+    doi = "10.1136/jclinpath-2020-206745"
+    good = recorded("crossref/works_10.1136_jclinpath-2020-206745.json")
+    cut = Canned(body=good.body[: len(good.body) // 2])
+    stand_in.add("crossref", doi, cut, good)
+    assert ingest([doi], tmp_path, **FAST).outcomes[0].status == "fetched"
+    before = {p: p.read_bytes() for p in (tmp_path / "fetched").rglob("*.json")}
+
+    stand_in.add("crossref", doi, cut)  # from now on only ever truncated
+    again = ingest([doi], tmp_path, refresh=True, **FAST)
+    assert again.outcomes[0].status == "failed" and "invalid JSON" in again.outcomes[0].errors[0]
+    after = {p: p.read_bytes() for p in (tmp_path / "fetched").rglob("*") if p.is_file()}
+    assert after == before  # the good files are untouched, no temporary file is left behind
+
+
+def test_a_doi_found_nowhere(stand_in: StandIn, tmp_path: Path) -> None:
+    stand_in.add(
+        "crossref", "10.1371/notarealdoi", recorded("crossref/works_404_10.1371_notarealdoi.txt")
+    )
+    result = ingest(["10.1371/notarealdoi"], tmp_path, **FAST)
+    outcome = result.outcomes[0]
+    assert outcome.status == "not_found" and result.exit_code == 1
+    assert [h.service for h in stand_in.hits] == ["crossref", "doi.org", "openalex"]
+    assert not (tmp_path / "fetched").exists()
+
+
+def test_crossref_404_falls_back_to_doi_org_content_negotiation(
+    stand_in: StandIn, tmp_path: Path
+) -> None:
+    doi = "10.1126/science.169.3946.635"
+    stand_in.add("doi.org", doi, recorded("doi_org/csl_10.1126_science.169.3946.635.json"))
+    result = ingest([doi], tmp_path, **FAST)
+    assert result.outcomes[0].status == "fetched"
+    assert [h.service for h in stand_in.hits] == ["crossref", "doi.org", "transform", "openalex"]
+    record = json.loads(record_path(tmp_path, doi).read_text())
+    assert (
+        record["fetched_from"] == ["doi.org"]
+        and record["title"] == "The Structure of Ordinary Water"
+    )
+    raw = json.loads(raw_path(tmp_path, "doi.org", doi).read_text())
+    assert raw["status"] == 200 and raw["url"].endswith(f"/transform/{doi}")
+    assert not raw_path(tmp_path, "crossref", doi).exists()  # the 404 is not kept
+
+
+# ---------------------------------------------------------------- files and cache
+
+
+def test_files_follow_the_contract_and_a_warm_rerun_sends_nothing(
+    stand_in: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KB_OPENALEX_API_KEY", "secret-key")
+    doi = "10.1371/journal.pone.0000030"
+    stand_in.add("crossref", doi, crossref_work(doi))
+    stand_in.add("openalex", doi, recorded("openalex/works_doi_10.1371_journal.pone.0000030.json"))
+    first = ingest(
+        ["HTTPS://DOI.ORG/10.1371/JOURNAL.PONE.0000030".lower()],
+        tmp_path,
+        mailto="kb@example.org",
+        **FAST,
+    )
+    assert first.outcomes[0].status == "fetched"
+    assert "api_key=secret-key" in stand_in.hits[-1].path
+
+    record = json.loads(record_path(tmp_path, doi).read_text())
+    assert record["doi"] == doi and record["fetched_from"] == ["crossref", "openalex"]
+    assert record["retrieved_at"].endswith("Z") and record["pmid"] == "17183658"
+    assert record["update_status"] is None and record["update_notices"] == []
+    for service in ("crossref", "openalex"):
+        raw = json.loads(raw_path(tmp_path, service, doi).read_text())
+        assert set(raw) == {"doi", "service", "url", "status", "retrieved_at", "headers", "body"}
+        assert raw["status"] == 200 and "secret-key" not in raw["url"]
+    assert "mailto=kb%40example.org" in stand_in.hits[0].path
+
+    hits = stand_in.count()
+    warm = ingest([doi], tmp_path, **FAST)
+    assert warm.requests == 0 and stand_in.count() == hits
+    assert warm.outcomes[0].status == "cached" and warm.exit_code == 0
+
+    refreshed = ingest([doi], tmp_path, refresh=True, **FAST)
+    assert refreshed.outcomes[0].status == "unchanged"
+    assert (
+        json.loads(record_path(tmp_path, doi).read_text()) == record
+    )  # not even retrieved_at moved
+
+
+def test_no_network_says_so_and_changes_nothing(data_copy: Path) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    env = {"KB_CROSSREF_URL": closed, "KB_OPENALEX_URL": closed, "KB_DOI_URL": closed}
+    before = sorted(p for p in data_copy.rglob("*"))
+    result = run_kb("ingest", "--all", "--data", str(data_copy), "--tries", "2", env=env)
+    assert result.returncode == 1
+    assert "no network" in result.stdout and "nothing under data/ was changed" in result.stdout
+    assert sorted(p for p in data_copy.rglob("*")) == before
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    for args in (["ingest"], ["ingest", "not-a-doi"], ["ingest", "--from-article", "missing.yml"]):
+        result = run_kb(*args, "--data", str(tmp_path), env={})
+        assert result.returncode == 2, (args, result.stderr)
+
+
+def test_dois_from_an_article_yaml_or_text(tmp_path: Path) -> None:
+    from ingest import collect_dois
+
+    article = REPO / "data/articles/bml-signal.yml"
+    from_yaml = collect_dois([], article, False, REPO / "data")
+    assert ASO in from_yaml and len(from_yaml) == len(set(from_yaml)) >= 5
+    text = tmp_path / "article.md"
+    text.write_text(
+        "See https://doi.org/10.1186/S13075-021-02422-0. Also (doi:10.1002/art.22851), "
+        "and again 10.1186/s13075-021-02422-0; nothing else.\n"
+    )
+    assert collect_dois(["doi:10.7326/0003-4819-134-7-200104030-00007"], text, False, tmp_path) == [
+        "10.7326/0003-4819-134-7-200104030-00007", ASO, "10.1002/art.22851",
+    ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- the build sees it
+
+
+def test_differences_are_reported_and_curated_values_kept(
+    stand_in: StandIn, data_copy: Path
+) -> None:
+    stand_in.add("crossref", ASO, crossref_work(
+        ASO, title=["A different title"], issued={"date-parts": [[2020, 12, 1]]},
+        **{"published-print": {"date-parts": [[2020, 12]]}},
+        volume="23", author=[{"given": "Koji", "family": "Aso"}],
+    ))  # fmt: skip
+    sources = (data_copy / "sources.yml").read_bytes()
+    result = run_kb("ingest", ASO, "--data", str(data_copy), "--no-openalex", env=stand_in.env())
+    assert result.returncode == 0, result.stderr
+    assert f"{ASO}  year: curated 2021 | fetched 2020" in result.stdout
+    assert (
+        f"{ASO}  title: curated" in result.stdout and "fetched A different title" in result.stdout
+    )
+    assert "authors" in result.stdout and "volume" not in result.stdout
+    assert (data_copy / "sources.yml").read_bytes() == sources
+
+    db_path = data_copy.parent / "kb.db"
+    build(data_copy, db_path)
+    db = sqlite3.connect(db_path)
+    assert db.execute("select year from sources where doi = ?", [ASO]).fetchone() == (2021,)
+    fields = {
+        r[0] for r in db.execute("select field from source_discrepancies where doi = ?", [ASO])
+    }
+    assert {"year", "title", "authors"} <= fields
+
+
+def test_a_retraction_flags_every_claim_of_the_source(stand_in: StandIn, data_copy: Path) -> None:
+    notice = {"DOI": "10.1186/s13075-099-00000-0", "type": "retraction",
+              "updated": {"date-parts": [[2026, 2, 1]]}}  # fmt: skip
+    stand_in.add("crossref", ASO, crossref_work(ASO, **{"updated-by": [
+        {**notice, "source": "publisher", "label": "Retraction"},
+        {**notice, "source": "retraction-watch", "record-id": 61234},
+    ]}))  # fmt: skip
+    result = run_kb("ingest", ASO, "--data", str(data_copy), "--json", env=stand_in.env())
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)["outcomes"][0]
+    assert outcome["update_status"] == "retraction"
+    assert outcome["update_notices"] == [{
+        "doi": "10.1186/s13075-099-00000-0", "type": "retraction", "date": "2026-02-01",
+        "source": "publisher, retraction-watch", "record_id": "61234",
+    }]  # fmt: skip
+    text = run_kb("ingest", ASO, "--data", str(data_copy), env=stand_in.env()).stdout
+    assert f"{ASO}  RETRACTION" in text
+
+    db_path = data_copy.parent / "kb.db"
+    build(data_copy, db_path)
+    db = sqlite3.connect(db_path)
+    claims = db.execute(
+        "select flag, source_update_status from claims where source_doi = ?", [ASO]
+    ).fetchall()
+    assert claims and all(
+        status == "retraction" and "source retraction" in flag for flag, status in claims
+    )
