@@ -162,11 +162,23 @@ def test_a_doi_found_nowhere(stand_in: StandIn, tmp_path: Path) -> None:
     stand_in.add(
         "crossref", "10.1371/notarealdoi", recorded("crossref/works_404_10.1371_notarealdoi.txt")
     )
+    stand_in.add(
+        "openalex", "10.1371/notarealdoi",
+        recorded("openalex/error_404_10.1371_journal.pmed.0030277.g001.html"),
+    )  # fmt: skip
     result = ingest(["10.1371/notarealdoi"], tmp_path, **FAST)
     outcome = result.outcomes[0]
     assert outcome.status == "not_found" and result.exit_code == 1
     assert [h.service for h in stand_in.hits] == ["crossref", "doi.org", "openalex"]
     assert not (tmp_path / "fetched").exists()
+
+
+def test_a_400_is_not_retried_and_has_no_fallback(stand_in: StandIn, tmp_path: Path) -> None:
+    doi = "10.1371/journal.pone.0033693"
+    stand_in.add("crossref", doi, recorded("crossref/works_400_validation_failure.json"))
+    result = ingest([doi], tmp_path, **FAST)
+    assert result.outcomes[0].status == "failed" and "HTTP 400" in result.outcomes[0].errors[0]
+    assert [h.service for h in stand_in.hits] == ["crossref"]
 
 
 def test_crossref_404_falls_back_to_doi_org_content_negotiation(
