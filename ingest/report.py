@@ -67,8 +67,11 @@ def render_text(result: IngestResult) -> str:
     if problems:
         lines += ["", "Problems:"]
         for o in problems:
-            for msg in (o.errors if o.status in ("not_found", "failed") else []) + o.warnings:
-                lines.append(f"  {o.doi}  {msg}")
+            if o.status == "not_found":
+                where = ", ".join(e.split(":", 1)[0] for e in o.errors)
+                lines.append(f"  {o.doi}  not found at {where} (check the DOI)")
+            messages = o.errors if o.status == "failed" else []
+            lines += [f"  {o.doi}  {msg}" for msg in messages + o.warnings]
     return "\n".join(lines)
 
 
