@@ -33,6 +33,7 @@ STATEMENT_VERDICTS = ("supported", "unverified", "contradicted", "misattributed"
 REFERENCE_VERDICTS = ("ok", "mismatch", "unresolved", "unused", "retracted", "missing")
 MAX_CANDIDATES = 40  # claims the FTS prefilter hands to the reranker, per sentence
 MAX_QUERY_WORDS = 10  # rarest content words OR-ed into the FTS query
+MAX_DOC_SHARE = 0.01  # words in more claims than this share stay out of the FTS query (at least 50)
 T_TEXT = 62  # similarity for a text-only match (a sentence without comparable figures)
 T_FIGURE = 50  # similarity for a match whose figures agree
 T_CONTRA = 55  # similarity for "the same thing" when figures disagree
@@ -350,12 +351,16 @@ def compare_figures(
 # ---------------------------------------------------------------- candidates
 
 
-def fts_query(db: sqlite_utils.Database, text: str, df: dict[str, int] | None = None) -> str:
-    """OR of the sentence's content words, each quoted; with document counts, only the rarest known ones."""
+def fts_query(
+    db: sqlite_utils.Database, text: str, df: dict[str, int] | None = None, total: int = 0
+) -> str:
+    """OR of the sentence's content words, each quoted; with document counts, only the rarest known ones
+    (a word found in more than MAX_DOC_SHARE of the claims would make the query slow and says little)."""
     words = list(dict.fromkeys(w.lower() for w in _WORD_RE.findall(text)))
     words = [w for w in words if w not in STOPWORDS and len(w) >= 3]
     if df is not None:
-        words = [w for w in words if df.get(w[:5], 0) > 0]
+        limit = max(50, int(MAX_DOC_SHARE * total))
+        words = [w for w in words if 0 < df.get(w[:5], 0) <= limit]
         words.sort(key=lambda w: df.get(w[:5], 0))
     return " OR ".join(db.quote_fts(w) for w in words[:MAX_QUERY_WORDS])
 
@@ -384,7 +389,7 @@ class ClaimIndex:
         self.rare = frozenset(k for k, d in self.df.items() if d <= 2)
 
     def candidates(self, text: str) -> list[dict[str, Any]]:
-        query = fts_query(self.db, text, self.df)
+        query = fts_query(self.db, text, self.df, self.total)
         if not query:
             return []
         sql = (
