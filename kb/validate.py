@@ -249,13 +249,12 @@ def _check_record(
     return row
 
 
-def validate(raw: RawData) -> tuple[KB, list[Problem]]:
-    problems = list(raw.problems)
-    kb = KB()
-
-    # --- sources
+def check_sources(records: list[Located]) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Every check on sources.yml (it needs nothing outside the file): clean rows and problems."""
+    problems: list[Problem] = []
+    rows: list[dict[str, Any]] = []
     seen_dois: dict[str, str] = {}
-    for rec in raw.sources:
+    for rec in records:
         path = rec["_file"]
         label = f"sources[{rec.get('doi', '?')}]"
         row = _check_record(rec, SOURCE_FIELDS, label, path, problems)
@@ -283,29 +282,24 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
                 )
             )
         row["_line"] = rec.line
-        kb.sources.append(row)
+        rows.append(row)
+    return rows, problems
 
-    # --- claims
-    seen_claims: dict[str, str] = {}
-    for rec in raw.claims:
+
+def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """The checks one claim file can make on its own; `ClaimChecker` adds those across files.
+
+    Rows keep `_file`, `_line` and the lines of `id` and `source_doi` for the checks across files.
+    A pure function of the records: its result can be cached by file content.
+    """
+    problems: list[Problem] = []
+    rows: list[dict[str, Any]] = []
+    for rec in records:
         path = rec["_file"]
         label = f"claims[{rec.get('id', '?')}]"
         row = _check_record(rec, CLAIM_FIELDS, label, path, problems)
-        cid = row.get("id")
-        if not cid:
+        if not row.get("id"):
             continue
-        duplicate = cid in seen_claims
-        if duplicate:
-            problems.append(
-                Problem(
-                    path,
-                    rec.line_of("id"),
-                    f"{label}.id",
-                    f"duplicate claim id (first at {seen_claims[cid]})",
-                )
-            )
-        else:
-            seen_claims[cid] = f"{path}:{rec.line}"
         low, high = row.get("value_low"), row.get("value_high")
         if low is not None and high is not None and low > high:
             problems.append(
@@ -353,30 +347,61 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
                 Problem(path, rec.line_of("status"), f"{label}.notes",
                         f"a {status} claim must say in notes what is missing or contested")
             )  # fmt: skip
-        if row.get("source_doi") and row["source_doi"] not in seen_dois:
-            problems.append(
-                Problem(path, rec.line_of("source_doi"), f"{label}.source_doi",
-                        f"{row['source_doi']} is not in sources.yml")
-            )  # fmt: skip
         row["_file"], row["_line"] = path, rec.line
-        if not duplicate:
-            kb.claims.append(row)
-    for row in kb.claims:
-        target = row.get("superseded_by")
-        if target and target not in seen_claims:
-            problems.append(
-                Problem(
-                    row["_file"],
-                    row["_line"],
-                    f"claims[{row['id']}].superseded_by",
-                    f"no claim {target!r}",
-                )
-            )
+        row["_id_line"], row["_doi_line"] = rec.line_of("id"), rec.line_of("source_doi")
+        rows.append(row)
+    return rows, problems
 
-    # --- articles, their references and statements
+
+class ClaimChecker:
+    """The checks across claim files, fed one file's rows at a time so a build can stream."""
+
+    def __init__(self, dois: set[str] | dict[str, Any], problems: list[Problem]):
+        self.dois = dois
+        self.problems = problems
+        self.seen: dict[str, str] = {}
+        self.superseding: list[tuple[str, int, str, str]] = []
+
+    def add(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Check rows against the claims seen before them; returns the rows to keep."""
+        kept = []
+        for row in rows:
+            path, cid = row["_file"], row["id"]
+            label = f"claims[{cid}]"
+            if cid in self.seen:
+                self.problems.append(
+                    Problem(path, row["_id_line"], f"{label}.id",
+                            f"duplicate claim id (first at {self.seen[cid]})")
+                )  # fmt: skip
+            else:
+                self.seen[cid] = f"{path}:{row['_line']}"
+                kept.append(row)
+                if row.get("superseded_by"):
+                    self.superseding.append((path, row["_line"], cid, row["superseded_by"]))
+            if row.get("source_doi") and row["source_doi"] not in self.dois:
+                self.problems.append(
+                    Problem(path, row["_doi_line"], f"{label}.source_doi",
+                            f"{row['source_doi']} is not in sources.yml")
+                )  # fmt: skip
+        return kept
+
+    def finish(self) -> None:
+        """Checks that need every claim: what `superseded_by` points at."""
+        for path, line, cid, target in self.superseding:
+            if target not in self.seen:
+                self.problems.append(
+                    Problem(path, line, f"claims[{cid}].superseded_by", f"no claim {target!r}")
+                )
+
+
+def check_articles(
+    records: list[Located], dois: set[str] | dict[str, Any], claims: dict[str, Any],
+    kb: KB, problems: list[Problem],
+) -> set[str]:  # fmt: skip
+    """Articles, their references and statements into kb; returns the article ids."""
     seen_articles: set[str] = set()
     seen_statements: dict[str, str] = {}
-    for rec in raw.articles:
+    for rec in records:
         path = rec["_file"]
         label = f"articles[{rec.get('id', '?')}]"
         row = _check_record(rec, ARTICLE_FIELDS, label, path, problems)
@@ -390,7 +415,7 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
         for pos, ref in enumerate(row.pop("references", []), start=1):
             rlabel = f"{label}.references[{pos}]"
             r = _check_record(ref, REFERENCE_FIELDS, rlabel, path, problems)
-            if r.get("doi") and r["doi"] not in seen_dois:
+            if r.get("doi") and r["doi"] not in dois:
                 problems.append(
                     Problem(
                         path,
@@ -413,7 +438,7 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
                 )
                 continue
             seen_statements[sid] = path
-            if s.get("claim_id") and s["claim_id"] not in seen_claims:
+            if s.get("claim_id") and s["claim_id"] not in claims:
                 problems.append(
                     Problem(
                         path,
@@ -425,10 +450,16 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
             s.update(article_id=aid, position=pos)
             kb.article_statements.append(s)
         kb.articles.append(row)
+    return seen_articles
 
-    # --- faq
+
+def check_faq(
+    records: list[Located], articles: set[str], claims: dict[str, Any], kb: KB,
+    problems: list[Problem],
+) -> None:  # fmt: skip
+    """FAQ entries and their claim links into kb."""
     seen_faq: set[str] = set()
-    for rec in raw.faq:
+    for rec in records:
         path = rec["_file"]
         label = f"faq[{rec.get('id', '?')}]"
         row = _check_record(rec, FAQ_FIELDS, label, path, problems)
@@ -439,7 +470,7 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
             problems.append(Problem(path, rec.line_of("id"), f"{label}.id", "duplicate FAQ id"))
             continue
         seen_faq.add(fid)
-        if row.get("article_id") and row["article_id"] not in seen_articles:
+        if row.get("article_id") and row["article_id"] not in articles:
             problems.append(
                 Problem(
                     path,
@@ -449,7 +480,7 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
                 )
             )
         for cid in row.pop("claims", []):
-            if cid not in seen_claims:
+            if cid not in claims:
                 problems.append(
                     Problem(path, rec.line_of("claims"), f"{label}.claims", f"no claim {cid!r}")
                 )
@@ -457,5 +488,30 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
             kb.faq_claims.append({"faq_id": fid, "claim_id": cid})
         kb.faq.append(row)
 
+
+def by_file(records: list[Located]) -> list[list[Located]]:
+    """Records grouped by `_file`, in order."""
+    groups: dict[str, list[Located]] = {}
+    for rec in records:
+        groups.setdefault(rec["_file"], []).append(rec)
+    return list(groups.values())
+
+
+def validate(raw: RawData) -> tuple[KB, list[Problem]]:
+    problems = list(raw.problems)
+    kb = KB()
+    kb.sources, found = check_sources(raw.sources)
+    problems += found
+    dois = {row["doi"] for row in kb.sources}
+    checker = ClaimChecker(dois, problems)
+    for records in by_file(raw.claims):
+        rows, found = check_claims(records)
+        problems += found
+        kb.claims += checker.add(rows)
+    checker.finish()
+    for row in kb.claims:
+        del row["_id_line"], row["_doi_line"]
+    articles = check_articles(raw.articles, dois, checker.seen, kb, problems)
+    check_faq(raw.faq, articles, checker.seen, kb, problems)
     problems.sort(key=lambda p: (p.path, p.line or 0))
     return kb, problems
