@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,21 @@ from typing import Any
 import sqlite_utils
 
 from . import __version__
+from .cache import BuildCache, DataFile, scan
 from .doi import doi_url
-from .loader import Problem, data_fingerprint, load_data
-from .schema import TABLES, ensure_db_shape, ensure_fts
-from .validate import KB, validate
+from .loader import Problem, load_data, read_article, read_records
+from .schema import FTS, TABLES, ensure_db_shape, ensure_fts
+from .validate import (
+    KB,
+    ClaimChecker,
+    check_articles,
+    check_claims,
+    check_faq,
+    check_sources,
+    validate,
+)  # fmt: skip
+
+CACHE_FOLDER = ".kb-cache"  # beside the database: each data file's checked records, by content
 
 # Metadata fields a fetched record may fill in when the curated record leaves them empty,
 # and that are compared with the curated value when both exist.
@@ -208,60 +221,77 @@ def claim_flag(claim: dict[str, Any], update_status: str | None) -> str | None:
 # ---------------------------------------------------------------- rows
 
 
-def _rows(kb: KB, fetched: dict[str, dict[str, Any]]) -> tuple[dict[str, list[dict]], list[dict]]:
-    claim_counts: dict[str, int] = {}
-    for c in kb.claims:
-        if c.get("source_doi"):
-            claim_counts[c["source_doi"]] = claim_counts.get(c["source_doi"], 0) + 1
-
-    sources, discrepancies = [], []
-    updates: dict[str, str | None] = {}
-    for src in kb.sources:
+def _source_rows(
+    sources: list[dict[str, Any]], fetched: dict[str, dict[str, Any]]
+) -> tuple[list[dict], list[dict]]:
+    rows, discrepancies = [], []
+    for src in sources:
         row, diffs = merge_fetched(
             {k: v for k, v in src.items() if k != "_line"}, fetched.get(src["doi"])
         )
         discrepancies += diffs
         row.setdefault("url", doi_url(row["doi"]))
         row["citation"] = format_citation(row)
-        row["claim_count"] = claim_counts.get(row["doi"], 0)
-        updates[row["doi"]] = row.get("update_status")
-        sources.append(row)
+        rows.append(row)
+    return rows, discrepancies
 
-    claims = []
-    for c in kb.claims:
+
+def _claim_rows(claims: list[dict[str, Any]], updates: dict[str, str | None]) -> list[dict]:
+    rows = []
+    for c in claims:
         row = {k: v for k, v in c.items() if not k.startswith("_")}
         row["data_file"], row["data_line"] = c["_file"], c["_line"]
         row["figure"] = format_figure(row) or None
         upd = updates.get(row.get("source_doi") or "")
         row["source_update_status"] = upd
         row["flag"] = claim_flag(row, upd)
-        claims.append(row)
+        rows.append(row)
+    return rows
 
-    status_of = {c["id"]: c for c in claims}
-    faq = []
+
+def _faq_rows(conn: sqlite3.Connection, kb: KB) -> list[dict[str, Any]]:
+    """FAQ rows with their evidence status, from the flags of the claims now in the database."""
     linked: dict[str, list[str]] = {}
     for link in kb.faq_claims:
         linked.setdefault(link["faq_id"], []).append(link["claim_id"])
+    ids = sorted({link["claim_id"] for link in kb.faq_claims})
+    flagged: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        sql = (
+            f"select id from claims where flag is not null and id in ({','.join('?' * len(chunk))})"
+        )
+        flagged.update(r[0] for r in conn.execute(sql, chunk))
+    faq = []
     for f in kb.faq:
         row = dict(f)
-        weak = [cid for cid in linked.get(f["id"], []) if status_of[cid]["flag"]]
+        weak = [cid for cid in linked.get(f["id"], []) if cid in flagged]
         row["evidence_status"] = (
             "rests on claims that are not verified: " + ", ".join(weak) if weak else "verified"
         )
         if not linked.get(f["id"]):
             row["evidence_status"] = "no linked claims"
         faq.append(row)
+    return faq
 
-    tables = {
-        "sources": sources,
-        "claims": claims,
-        "articles": kb.articles,
-        "article_references": kb.article_references,
-        "article_statements": kb.article_statements,
-        "faq": faq,
-        "faq_claims": kb.faq_claims,
-    }
-    return tables, discrepancies
+
+def _insert(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    columns = list(TABLES[table]["columns"])
+    sql = (
+        f"insert or replace into [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+        f"values ({', '.join('?' * len(columns))})"
+    )
+    conn.executemany(sql, ([_db_value(r.get(c)) for c in columns] for r in rows))
+
+
+def _db_value(value: Any) -> Any:
+    """As sqlite-utils stores it: lists and mappings as JSON text."""
+    if isinstance(value, list | dict | tuple):
+        return json.dumps(value, default=repr, ensure_ascii=False)
+    return value
+
+
+# ---------------------------------------------------------------- checking, file by file
 
 
 def check(data_dir: Path) -> tuple[KB, dict[str, dict[str, Any]], list[Problem]]:
@@ -272,38 +302,156 @@ def check(data_dir: Path) -> tuple[KB, dict[str, dict[str, Any]], list[Problem]]
     return kb, fetched, problems + fetch_problems
 
 
-def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> BuildResult:
-    """Validate data_dir and build db_path atomically. Raises BuildError and leaves db_path untouched."""
-    data_dir, db_path = Path(data_dir), Path(db_path)
-    kb, fetched, problems = check(data_dir)
-    if problems:
-        raise BuildError(problems)
+ClaimSink = Callable[[str, list[dict[str, Any]], dict[str, str | None]], None]
 
-    fingerprint = data_fingerprint(data_dir)
-    build_id = fingerprint[:12]
+
+def _checked(file: DataFile, kind: str, check_fn: Callable) -> tuple[list[dict], list[Problem]]:
+    records, problems = read_records(file.path, file.rel, kind)
+    rows, found = check_fn(records)
+    return rows, problems + found
+
+
+def check_streaming(
+    data_dir: Path, files: list[DataFile], cache: BuildCache, on_claims: ClaimSink,
+    problems: list[Problem],
+) -> tuple[KB, dict[str, dict[str, Any]]]:  # fmt: skip
+    """What `check` does, one claim file at a time, each file's own checks read from the cache.
+
+    The claims are not kept in the KB: `on_claims(rel, rows, update_status_by_doi)` receives each
+    file's clean rows. Returns the KB without claims and the fetched records; problems are added to
+    `problems` as they are found (sorted at the end).
+    """
+    kb = KB()
+    fetched, found = load_fetched(data_dir)
+    problems += found
+    by_path = {f.path: f for f in files}
+    sources = by_path.get(data_dir / "sources.yml")
+    if sources:
+        kb.sources, found = cache.get(sources, lambda: _checked(sources, "source", check_sources))
+        problems += found
+    else:
+        rel = str((data_dir / "sources.yml").relative_to(data_dir.parent))
+        problems.append(Problem(rel, None, None, "missing: every KB needs sources.yml"))
+    dois = {row["doi"] for row in kb.sources}
+    updates = {doi: (fetched.get(doi) or {}).get("update_status") or None for doi in dois}
+    checker = ClaimChecker(dois, problems)
+    for file in files:
+        if file.path.parent == data_dir / "claims" and file.path.suffix == ".yml":
+            rows, found = cache.get(file, lambda f=file: _checked(f, "claim", check_claims))
+            problems += found
+            on_claims(file.rel, checker.add(rows), updates)
+    checker.finish()
+    faq: list = []
+    if data_dir / "faq.yml" in by_path:
+        faq, found = read_records(data_dir / "faq.yml", by_path[data_dir / "faq.yml"].rel, "faq")
+        problems += found
+    articles: list = []
+    for file in files:
+        if file.path.parent == data_dir / "articles" and file.path.suffix == ".yml":
+            read_article(file.path, file.rel, articles, problems)
+    article_ids = check_articles(articles, dois, checker.seen, kb, problems)
+    check_faq(faq, article_ids, checker.seen, kb, problems)
+    problems.sort(key=lambda p: (p.path, p.line or 0))
+    return kb, fetched
+
+
+# ---------------------------------------------------------------- build
+
+
+def _claim_changes(
+    cache: BuildCache, files: list[DataFile], data_dir: Path, db_path: Path
+) -> set[str] | None:
+    """Claim files changed since db_path was built; None if anything else changed (or is unknown)."""
+    manifest = cache.manifest()
+    if not manifest or not db_path.exists() or build_id_of(db_path) != manifest["fingerprint"]:
+        return None
+    old, new = manifest["files"], {f.rel: f.digest for f in files}
+    changed = {rel for rel in old.keys() | new.keys() if old.get(rel) != new.get(rel)}
+    claim_dir = str((data_dir / "claims").relative_to(data_dir.parent)) + os.sep
+    for rel in changed:
+        tail = rel[len(claim_dir) :]
+        if not rel.startswith(claim_dir) or os.sep in tail or not tail.endswith(".yml"):
+            return None
+    return changed
+
+
+def _fts_sync(conn: sqlite3.Connection, files: list[str], command: str) -> None:
+    """Add (command '') or remove (command 'delete') the FTS entries of these files' claims."""
+    columns = ", ".join(f"[{c}]" for c in FTS["claims"])
+    head, sel = ("[claims_fts], rowid", "'delete', rowid") if command else ("rowid", "rowid")
+    for rel in files:
+        conn.execute(
+            f"insert into [claims_fts] ({head}, {columns}) "
+            f"select {sel}, {columns} from [claims] where data_file = ?",
+            [rel],
+        )
+
+
+def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> BuildResult:
+    """Validate data_dir and build db_path atomically. Raises BuildError and leaves db_path untouched.
+
+    Claim files stream through validation into the database, so memory stays flat as the KB grows.
+    Each file's parse and checks are cached by content in `.kb-cache/` beside the database; when only
+    claim files changed since db_path was built, a copy of db_path gets just those files' rows
+    replaced (every cross-file check still runs), then the same checks and `os.replace`.
+    """
+    data_dir, db_path = Path(data_dir), Path(db_path)
+    if not data_dir.is_dir():
+        raise BuildError([Problem(str(data_dir), None, None, "data folder not found")])
+    files, fingerprint = scan(data_dir)
+    cache = BuildCache(db_path.parent / CACHE_FOLDER, db_path.name)
+    changed = _claim_changes(cache, files, data_dir, db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
+    problems: list[Problem] = []
     try:
-        conn = sqlite3.connect(tmp)
+        if changed is not None:
+            shutil.copyfile(db_path, tmp)
+        conn = sqlite3.connect(tmp, isolation_level=None)
         db = sqlite_utils.Database(conn)
-        ensure_db_shape(db)
-        tables, discrepancies = _rows(kb, fetched)
-        tables["source_discrepancies"] = discrepancies
-        with conn:
-            for name, rows in tables.items():
-                if rows:
-                    db[name].insert_all(rows, columns=TABLES[name]["columns"])
-        ensure_fts(db)
+        if changed is None:
+            ensure_db_shape(db)
+        conn.execute("PRAGMA foreign_keys = OFF")  # checked once, at the end
+        conn.execute("begin")
+        if changed is not None:
+            _fts_sync(conn, sorted(changed), "delete")
+            conn.executemany("delete from claims where data_file = ?", [[r] for r in changed])
+
+        def on_claims(rel: str, rows: list[dict], updates: dict[str, str | None]) -> None:
+            if not problems and (changed is None or rel in changed):
+                _insert(conn, "claims", _claim_rows(rows, updates))
+
+        kb, fetched = check_streaming(data_dir, files, cache, on_claims, problems)
+        if problems:
+            conn.close()
+            raise BuildError(problems)
+        if changed is None:
+            sources, discrepancies = _source_rows(kb.sources, fetched)
+            _insert(conn, "sources", sources)
+            _insert(conn, "source_discrepancies", discrepancies)
+            for name in ("articles", "article_references", "article_statements", "faq_claims"):
+                _insert(conn, name, getattr(kb, name))
+        else:
+            _fts_sync(conn, sorted(changed), "")
+        conn.execute(
+            "update sources set claim_count = "
+            "(select count(*) from claims where claims.source_doi = sources.doi)"
+        )
+        _insert(conn, "faq", _faq_rows(conn, kb))
+        conn.execute("commit")
+        if changed is None:
+            ensure_fts(db)
         counts = {name: db[name].count for name in TABLES if name != "build_info"}
         info = {
-            "build_id": build_id,
+            "build_id": fingerprint[:12],
             "data_fingerprint": fingerprint,
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "kb_version": __version__,
             "counts": json.dumps(counts),
         }
-        db["build_info"].insert_all([{"key": k, "value": v} for k, v in info.items()])
+        with conn:
+            _insert(conn, "build_info", [{"key": k, "value": v} for k, v in info.items()])
         fk_errors = db.execute("PRAGMA foreign_key_check").fetchall()
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
         conn.close()
@@ -312,7 +460,9 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
         os.replace(tmp, db_path)
     finally:
         tmp.unlink(missing_ok=True)
-    return BuildResult(db_path=db_path, build_id=build_id, counts=counts)
+    cache.save_manifest(fingerprint, files)
+    cache.prune()
+    return BuildResult(db_path=db_path, build_id=fingerprint[:12], counts=counts)
 
 
 def build_id_of(db_path: Path | str) -> str | None:

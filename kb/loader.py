@@ -243,13 +243,25 @@ def load_data(data_dir: Path) -> RawData:
     if faq.exists():
         _read_list(faq, rel(faq), "faq", raw.faq, raw.problems)
     for path in sorted((data_dir / "articles").glob("*.yml")):
-        doc, errs = parse_yaml(path.read_text(encoding="utf-8"), rel(path))
-        raw.problems.extend(errs)
-        if errs:
-            continue
-        if not isinstance(doc, Located):
-            raw.problems.append(Problem(rel(path), 1, None, "expected one article mapping"))
-            continue
-        doc["_file"] = rel(path)
-        raw.articles.append(doc)
+        read_article(path, rel(path), raw.articles, raw.problems)
     return raw
+
+
+def read_records(path: Path, rel: str, kind: str) -> tuple[list[Located], list[Problem]]:
+    """One file holding a list of records (sources, claims, FAQ): the records and the problems."""
+    records: list[Located] = []
+    problems: list[Problem] = []
+    _read_list(path, rel, kind, records, problems)
+    return records, problems
+
+
+def read_article(path: Path, rel: str, out: list[Located], problems: list[Problem]) -> None:
+    doc, errs = parse_yaml(path.read_text(encoding="utf-8"), rel)
+    problems.extend(errs)
+    if errs:
+        return
+    if not isinstance(doc, Located):
+        problems.append(Problem(rel, 1, None, "expected one article mapping"))
+        return
+    doc["_file"] = rel
+    out.append(doc)
