@@ -37,8 +37,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format kb ingest tests benchmarks
 
+## Benchmarks at 10k / 100k / 1M synthetic claims (about 20 min; QUICK=1 for a few minutes); see docs/performance.md
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) kb.db kb.inspect.json .pytest_cache
