@@ -98,7 +98,7 @@ def main() -> None:
         try:
             found, raw = runner(args.quick)
         except Exception as exc:  # one broken benchmark must not hide the others' figures
-            found, raw = [Result(f"{name}: failed", 0.0, "", met=False, note=str(exc)[:200])], {}
+            found, raw = [Result(f"{name}: failed", 0.0, "", met=False, note=repr(exc)[:200])], {}
         print(f"[{name}] done in {time.perf_counter() - t0:.0f} s", flush=True)
         results += found
         run["raw"][name] = raw
@@ -107,6 +107,10 @@ def main() -> None:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     for path in (RESULTS / f"run-{stamp}.json", RESULTS / "latest.json"):
         path.write_text(json.dumps(run, indent=1, default=str), encoding="utf-8")
+    for name, raw in run["raw"].items():  # the plot takes each benchmark from its latest run
+        latest = dict(run, raw={name: raw}, results=[r for r in run["results"]
+                                                     if r["name"].startswith(name)])  # fmt: skip
+        (RESULTS / f"latest-{name}.json").write_text(json.dumps(latest, default=str))
     print()
     print(f"$ {command}")
     print(table(results))

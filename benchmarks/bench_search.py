@@ -142,9 +142,8 @@ def pick_terms(conn: sqlite3.Connection, n_claims: int) -> dict[str, tuple[str, 
         sql = "select count(*) from claims_fts where claims_fts match ?"
         return conn.execute(sql, [f'"{word}"']).fetchone()[0]
 
-    rare = next(
-        (w, h) for w in words[20_000::-997] if 1 <= (h := hits(w)) <= max(20, n_claims // 50_000)
-    )
+    found = [(w, h) for w in words[-1:-40_000:-2_000] if (h := hits(w)) >= 1]
+    rare = min(found, key=lambda wh: wh[1])
     medium = min(((w, hits(w)) for w in words[100:1600:100]),
                  key=lambda wh: abs(wh[1] - n_claims / 100))  # fmt: skip
     return {"rare": rare, "medium": medium, "common": ("knee", hits("knee"))}

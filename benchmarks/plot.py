@@ -19,8 +19,22 @@ from .common import REPO, RESULTS, percentile  # noqa: E402
 OUT = REPO / "docs" / "performance.png"
 
 
-def plot(run_file: Path = RESULTS / "latest.json", out: Path = OUT) -> Path:
-    run = json.loads(Path(run_file).read_text(encoding="utf-8"))
+def _latest() -> dict:
+    """Each benchmark's latest run (benchmarks/results/latest-NAME.json), merged."""
+    runs = [
+        json.loads(p.read_text(encoding="utf-8")) for p in sorted(RESULTS.glob("latest-*.json"))
+    ]
+    merged = dict(runs[-1], raw={}, commands=[])
+    for run in runs:
+        merged["raw"].update(run["raw"])
+        label = f"{run['command']} ({run['started']})"
+        if label not in merged["commands"]:
+            merged["commands"].append(label)
+    return merged
+
+
+def plot(run_file: Path | None = None, out: Path = OUT) -> Path:
+    run = json.loads(Path(run_file).read_text(encoding="utf-8")) if run_file else _latest()
     raw = run["raw"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
 
@@ -92,9 +106,11 @@ def plot(run_file: Path = RESULTS / "latest.json", out: Path = OUT) -> Path:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.grid(True, which="both", lw=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"BML KB cost against size ({run['command']}, {run['started']}, "
-                 f"{run['machine']['cpus']} CPUs shared)", fontsize=9)  # fmt: skip
+        if ax.lines:
+            ax.legend(fontsize=7)
+    commands = "; ".join(run.get("commands") or [f"{run['command']} ({run['started']})"])
+    fig.suptitle(f"BML KB cost against size: {commands}; {run['machine']['cpus']} CPUs, shared",
+                 fontsize=9)  # fmt: skip
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
