@@ -1,10 +1,140 @@
-"""The Datasette plugin: claim provenance pages and the routes the KB adds to Datasette."""
+"""The Datasette plugin: claim provenance pages, the home page, the FAQ as JSON-LD, and the ASGI
+layer that serves the JSON API in public (CORS, caching by build id, gzip, path guard)."""
 
 from __future__ import annotations
 
+import time
+
+import markupsafe
 from datasette import hookimpl
+from datasette.utils import urlsafe_components
+from datasette.utils.asgi import Response
+
+from .jsonld import dumps_safe, faq_page
+from .middleware import KBMiddleware, origins_from
+from .provenance import claim_provenance, kb_overview
+
+STATUS_CLASS = {"verified": "ok", "unverified": "warn", "disputed": "bad", "deprecated": "gone"}
+DEV_BUILD_TTL = 2.0  # seconds a mutable database's build id is trusted before it is read again
+
+
+def kb_database(datasette):
+    """The KB database: `kb` if attached, else the first one that is not internal."""
+    if "kb" in datasette.databases:
+        return datasette.databases["kb"]
+    for name, db in datasette.databases.items():
+        if not name.startswith("_"):
+            return db
+    return None
 
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
-    return {}
+    async def inner():
+        db = kb_database(datasette)
+        if db is None:
+            return {}
+        if view_name == "row" and table == "claims" and request is not None:
+            pks = urlsafe_components(request.url_vars.get("pks", ""))
+            if len(pks) == 1:
+                found = await db.execute_fn(lambda conn: claim_provenance(conn, pks[0]))
+                return {"kb": found, "status_class": STATUS_CLASS}
+        if view_name == "index" or template == "index.html":
+            try:
+                overview = await db.execute_fn(kb_overview)
+            except Exception:  # a database that is not a KB: the page still renders
+                overview = None
+            return {"kb_overview": overview, "kb_db": db.name}
+        return {}
+
+    return inner
+
+
+def _badge(status: str) -> markupsafe.Markup:
+    cls = STATUS_CLASS.get(status, "warn")
+    return markupsafe.Markup('<span class="kb-badge kb-{}">{}</span>').format(cls, status)
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    if not isinstance(value, str):
+        return None
+    keys = row.keys() if hasattr(row, "keys") else []
+    if table == "claims" and column == "status":
+        return _badge(value)
+    if table == "claims" and column == "flag":
+        return markupsafe.Markup('<span class="kb-flag">{}</span>').format(value)
+    if table is None and "snippet" in keys and "claim" in keys:  # the `search` query
+        if column == "snippet":
+            text = str(markupsafe.escape(value))
+            return markupsafe.Markup(
+                text.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
+            )
+        if column == "claim":
+            url = datasette.urls.row(database, "claims", value)
+            return markupsafe.Markup('<a href="{}">{}</a>').format(url, value)
+        if column == "status":
+            return _badge(value)
+    return None
+
+
+async def faq_jsonld(datasette, request):
+    db = kb_database(datasette)
+    if db is None:
+        return Response.json({"error": "no KB database"}, status=404)
+    article = request.args.get("article", "")
+    doc = await db.execute_fn(lambda conn: faq_page(conn, article))
+    return Response(dumps_safe(doc), content_type="application/ld+json; charset=utf-8", status=200)
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/faq\.jsonld$", faq_jsonld)]
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    db = kb_database(datasette)
+    if db is None:
+        return []
+    return [
+        {"href": datasette.urls.table(db.name, "claims"), "label": "Claims"},
+        {"href": datasette.urls.database(db.name) + "/search", "label": "Search the claims"},
+    ]
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    cache: dict[str, object] = {"id": None, "at": 0.0}
+
+    def is_public() -> bool:
+        db = kb_database(datasette)
+        return db is not None and not db.is_mutable
+
+    async def build_id() -> str | None:
+        now = time.monotonic()
+        if cache["id"] is not None and (is_public() or now - cache["at"] < DEV_BUILD_TTL):
+            return cache["id"]  # type: ignore[return-value]
+        db = kb_database(datasette)
+        if db is None:
+            return None
+        try:
+            rows = await db.execute("select value from build_info where key = 'build_id'")
+            value = rows.first()[0] if rows.first() else None
+        except Exception:
+            value = None
+        cache.update(id=value, at=now)
+        return value
+
+    def max_age() -> int:
+        return int(datasette.setting("default_cache_ttl") or 0)
+
+    def wrap(app):
+        return KBMiddleware(app, origins_from(datasette), build_id, is_public, max_age)
+
+    return wrap
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [datasette.urls.static_plugins("bml-kb", "kb.css")]

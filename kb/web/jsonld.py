@@ -1,0 +1,86 @@
+"""The FAQ as schema.org JSON-LD: an `FAQPage` whose answers cite `MedicalScholarlyArticle`s by DOI.
+
+A source is cited only where a claim the answer rests on is verified and the source carries no
+retraction, withdrawal, removal or expression of concern: the markup never lends an unverified
+figure or a retracted paper the weight of a citation. The FAQ entry's `evidence_status` says which
+claims are not verified.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from .provenance import SERIOUS_UPDATES, rows_as_dicts
+
+FAQ_SQL = """
+select f.id, f.question, f.answer, f.position, f.evidence_status,
+       a.id as article_id, a.title as article_title, a.url as article_url,
+       a.last_reviewed, a.publisher
+from faq f left join articles a on a.id = f.article_id
+where (:article = '' or f.article_id = :article)
+order by f.article_id, f.position, f.id
+"""
+
+CITED_SQL = """
+select distinct s.doi, s.url, s.title, s.journal, s.year, s.pmid, s.update_status
+from faq_claims fc
+join claims c on c.id = fc.claim_id
+join sources s on s.doi = c.source_doi
+where fc.faq_id = :faq and c.status = 'verified'
+  and coalesce(s.update_status, '') not in ({serious})
+order by s.year, s.doi
+""".format(serious=", ".join(f"'{u}'" for u in SERIOUS_UPDATES))
+
+
+def _scholarly_article(src: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "@type": "MedicalScholarlyArticle",
+        "@id": f"https://doi.org/{src['doi']}",
+        "identifier": {"@type": "PropertyValue", "propertyID": "DOI", "value": src["doi"]},
+        "url": src["url"] or f"https://doi.org/{src['doi']}",
+    }
+    if src["title"]:
+        doc["headline"] = src["title"]
+    if src["year"]:
+        doc["datePublished"] = str(src["year"])
+    if src["journal"]:
+        doc["isPartOf"] = {"@type": "Periodical", "name": src["journal"]}
+    if src["update_status"]:
+        doc["creativeWorkStatus"] = src["update_status"].replace("_", " ")
+    return doc
+
+
+def faq_page(conn: sqlite3.Connection, article: str = "") -> dict[str, Any]:
+    """The FAQPage document for one article's FAQ, or for every FAQ entry when article is ''."""
+    entries = rows_as_dicts(conn, FAQ_SQL, {"article": article})
+    questions = []
+    for e in entries:
+        cited = rows_as_dicts(conn, CITED_SQL, {"faq": e["id"]})
+        answer: dict[str, Any] = {"@type": "Answer", "text": e["answer"]}
+        if cited:
+            answer["citation"] = [_scholarly_article(s) for s in cited]
+        questions.append(
+            {
+                "@type": "Question",
+                "@id": f"{e['article_url'] or ''}#{e['id']}",
+                "identifier": e["id"],
+                "name": e["question"],
+                "acceptedAnswer": answer,
+            }
+        )
+    doc: dict[str, Any] = {"@context": "https://schema.org", "@type": "FAQPage"}
+    if article and entries:
+        first = entries[0]
+        doc.update({"url": first["article_url"], "name": first["article_title"]})
+        if first["last_reviewed"]:
+            doc["lastReviewed"] = first["last_reviewed"]
+    doc["mainEntity"] = questions
+    return doc
+
+
+def dumps_safe(doc: dict[str, Any]) -> str:
+    """JSON a website may paste into <script type="application/ld+json"> as it is: no `<`, `>`, `&`."""
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

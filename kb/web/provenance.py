@@ -1,0 +1,120 @@
+"""What the claim page and the home page show: a claim's provenance chain, and the KB at a glance.
+
+Plain functions over a sqlite3 connection, run in Datasette's thread executor (`Database.execute_fn`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+# The notices on a source that put every claim resting on it under a warning, most serious first.
+SERIOUS_UPDATES = ("retraction", "withdrawal", "removal", "expression_of_concern")
+
+STATUS_EXPLAINED = {
+    "verified": "The figure was read in the source record named below.",
+    "unverified": "Nobody could read this figure in a source. Do not present it as established.",
+    "disputed": "Sources disagree about this figure. Do not present it as established.",
+    "deprecated": "This claim has been withdrawn. Do not use it.",
+}
+
+
+def rows_as_dicts(
+    conn: sqlite3.Connection, sql: str, params: list[Any] | dict[str, Any]
+) -> list[dict[str, Any]]:
+    cur = conn.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _one(
+    conn: sqlite3.Connection, sql: str, params: list[Any] | dict[str, Any]
+) -> dict[str, Any] | None:
+    rows = rows_as_dicts(conn, sql, params)
+    return rows[0] if rows else None
+
+
+def _json_list(text: str | None) -> list[Any]:
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return [text]
+    return value if isinstance(value, list) else [value]
+
+
+def claim_provenance(conn: sqlite3.Connection, claim_id: str) -> dict[str, Any] | None:
+    """Everything the claim page shows, from one claim id; None if there is no such claim."""
+    claim = _one(conn, "select * from claims where id = ?", [claim_id])
+    if claim is None:
+        return None
+    claim["compartments"] = _json_list(claim.get("compartments"))
+    source = None
+    if claim.get("source_doi"):
+        source = _one(
+            conn,
+            "select doi, citation, title, journal, year, url, pmid, pmcid, study_design, "
+            "update_status, update_notices, metadata_origin, notes from sources where doi = ?",
+            [claim["source_doi"]],
+        )
+    superseded_by = None
+    if claim.get("superseded_by"):
+        superseded_by = _one(
+            conn, "select id, statement, status from claims where id = ?", [claim["superseded_by"]]
+        )
+    statements = rows_as_dicts(
+        conn,
+        "select s.id, s.article_id, a.title as article_title, a.url as article_url, s.section, "
+        "s.paraphrase, s.figures, s.verdict, s.reason from article_statements s "
+        "left join articles a on a.id = s.article_id where s.claim_id = ? "
+        "order by s.article_id, s.position, s.id",
+        [claim_id],
+    )
+    for s in statements:
+        s["figures"] = _json_list(s["figures"])
+    faq = rows_as_dicts(
+        conn,
+        "select f.id, f.question, f.article_id, a.title as article_title from faq_claims fc "
+        "join faq f on f.id = fc.faq_id left join articles a on a.id = f.article_id "
+        "where fc.claim_id = ? order by f.article_id, f.position, f.id",
+        [claim_id],
+    )
+    cited_as = []
+    if source:
+        cited_as = rows_as_dicts(
+            conn,
+            "select r.article_id, a.title as article_title, r.label, r.printed_year, r.verdict, "
+            "r.note from article_references r left join articles a on a.id = r.article_id "
+            "where r.doi = ? order by r.article_id, r.position",
+            [source["doi"]],
+        )
+    update = claim.get("source_update_status") or (source or {}).get("update_status")
+    return {
+        "claim": claim,
+        "status_explained": STATUS_EXPLAINED.get(claim["status"], ""),
+        "source": source,
+        "source_serious": update in SERIOUS_UPDATES,
+        "source_update": update.replace("_", " ") if update else None,
+        "superseded_by": superseded_by,
+        "statements": statements,
+        "faq": faq,
+        "cited_as": cited_as,
+    }
+
+
+def kb_overview(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Counts for the home page: claims by status, sources, articles, FAQ entries, the build."""
+    by_status = dict(conn.execute("select status, count(*) from claims group by status").fetchall())
+    counts = {
+        name: conn.execute(f"select count(*) from [{name}]").fetchone()[0]
+        for name in ("claims", "sources", "articles", "faq")
+    }
+    flagged = conn.execute("select count(*) from claims where flag is not null").fetchone()[0]
+    info = dict(conn.execute("select key, value from build_info").fetchall())
+    return {
+        "by_status": by_status,
+        "counts": counts,
+        "flagged": flagged,
+        "build_id": info.get("build_id"),
+        "built_at": info.get("built_at"),
+    }
