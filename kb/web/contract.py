@@ -1,0 +1,82 @@
+"""The website API's v1 contract as data: field names and JSON types. Adding a field is allowed;
+removing one or changing its type is a breaking change and needs a new path (see docs/api.md).
+
+`problems(value, spec)` lists every place a response departs from a spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NULLABLE_STR = (str, type(None))
+NULLABLE_INT = (int, type(None))
+
+SOURCE = {
+    "doi": str,
+    "url": str,
+    "citation": str,
+    "year": NULLABLE_INT,
+    "update_status": NULLABLE_STR,
+}
+CLAIM = {
+    "id": str,
+    "statement": str,
+    "figure": NULLABLE_STR,
+    "status": str,
+    "flag": NULLABLE_STR,
+    "source": (SOURCE, type(None)),
+}
+FAQ_ENTRY = {
+    "id": str,
+    "question": str,
+    "answer": str,
+    "article": ({"id": str, "title": str, "url": NULLABLE_STR}, type(None)),
+    "last_reviewed": NULLABLE_STR,
+    "evidence_status": str,
+    "claims": [CLAIM],
+}
+CLAIM_LOOKUP = {**CLAIM, "topic": str, "measure": str, "locator": NULLABLE_STR,
+                "excerpt": NULLABLE_STR, "notes": NULLABLE_STR, "curated_on": NULLABLE_STR}  # fmt: skip
+SOURCE_LOOKUP = {**SOURCE, "title": NULLABLE_STR, "journal": NULLABLE_STR,
+                 "study_design": NULLABLE_STR, "claim_ids": [str]}  # fmt: skip
+STATUSES = ("verified", "unverified", "disputed", "deprecated")
+
+
+def problems(value: Any, spec: Any, where: str = "$") -> list[str]:
+    """Every departure of value from spec: a dict spec is an object, [spec] a list, a tuple a choice."""
+    if isinstance(spec, tuple):
+        found = [problems(value, option, where) for option in spec]
+        if any(not f for f in found):
+            return []
+        return [f"{where}: {_describe(value)} is none of {[_name(o) for o in spec]}"]
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            return [f"{where}: expected an object, got {_describe(value)}"]
+        out = [f"{where}.{key}: missing" for key in spec if key not in value]
+        for key, sub in spec.items():
+            if key in value:
+                out += problems(value[key], sub, f"{where}.{key}")
+        return out
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            return [f"{where}: expected a list, got {_describe(value)}"]
+        return [p for i, item in enumerate(value) for p in problems(item, spec[0], f"{where}[{i}]")]
+    if spec is int and isinstance(value, bool):
+        return [f"{where}: expected int, got bool"]
+    if not isinstance(value, spec):
+        return [f"{where}: expected {_name(spec)}, got {_describe(value)}"]
+    return []
+
+
+def _name(spec: Any) -> str:
+    if isinstance(spec, dict):
+        return "object"
+    if isinstance(spec, list):
+        return "list"
+    if isinstance(spec, tuple):
+        return " or ".join(_name(s) for s in spec)
+    return "null" if spec is type(None) else spec.__name__
+
+
+def _describe(value: Any) -> str:
+    return "null" if value is None else type(value).__name__

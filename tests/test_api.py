@@ -1,0 +1,235 @@
+"""The website API: the v1 JSON contract, lookups, JSON-LD, and what the ASGI layer adds (CORS,
+build-id caching, gzip, the path guard), through `ds.client`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+from datasette.app import Datasette
+from test_web import METADATA, RETRACTED_DOI, hostile_data
+
+from kb.web.contract import CLAIM_LOOKUP, FAQ_ENTRY, SOURCE_LOOKUP, STATUSES, problems
+from kb.web.middleware import cors_origins, refused_path
+
+FAQ = "/kb/faq.json?_shape=array&_json=claims"
+
+
+def get(ds: Datasette, path: str, **kwargs) -> httpx.Response:
+    return asyncio.run(ds.client.get(path, **kwargs))
+
+
+def request(ds: Datasette, method: str, path: str, **kwargs) -> httpx.Response:
+    return asyncio.run(ds.client.request(method, path, **kwargs))
+
+
+@pytest.fixture(scope="module")
+def ds(kb_db: Path) -> Datasette:
+    return Datasette([str(kb_db)], metadata=METADATA)
+
+
+@pytest.fixture(scope="module")
+def public_ds(kb_db: Path) -> Datasette:
+    """As `kb serve --public` runs it: the database immutable."""
+    return Datasette(immutables=[str(kb_db)], metadata=METADATA,
+                     settings={"default_cache_ttl": 300})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def retracted_ds(tmp_path_factory: pytest.TempPathFactory) -> Datasette:
+    import shutil
+
+    from kb import build
+
+    root = tmp_path_factory.mktemp("retracted")
+    data = shutil.copytree(Path(__file__).resolve().parents[1] / "data", root / "data")
+    build(hostile_data(data), root / "kb.db")
+    return Datasette([str(root / "kb.db")], metadata=METADATA)
+
+
+def build_id(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    return conn.execute("select value from build_info where key = 'build_id'").fetchone()[0]
+
+
+# ---------------------------------------------------------------- the contract
+
+
+def test_faq_matches_the_v1_contract(ds: Datasette, kb_db: Path) -> None:
+    response = get(ds, FAQ)
+    assert response.status_code == 200
+    entries = response.json()
+    assert len(entries) == sqlite3.connect(kb_db).execute("select count(*) from faq").fetchone()[0]
+    for entry in entries:
+        assert problems(entry, FAQ_ENTRY) == [], entry["id"]
+    assert entries[0]["article"]["title"]  # an object even though only _json=claims was asked for
+
+
+def test_contract_check_fails_when_a_field_disappears_or_changes_type(ds: Datasette) -> None:
+    entry = get(ds, FAQ).json()[0]
+    gone = {k: v for k, v in entry.items() if k != "question"}
+    assert problems(gone, FAQ_ENTRY) == ["$.question: missing"]
+    retyped = {**entry, "claims": [{**entry["claims"][0], "status": 1}]}
+    assert problems(retyped, FAQ_ENTRY) == ["$.claims[0].status: expected str, got int"]
+    nested = {**entry, "claims": [{**entry["claims"][0], "source": {"doi": "x"}}]}
+    assert problems(nested, FAQ_ENTRY)
+
+
+def test_faq_is_in_display_order_and_filters_by_article_and_id(ds: Datasette, kb_db: Path) -> None:
+    conn = sqlite3.connect(kb_db)
+    expected = [r[0] for r in conn.execute("select id from faq order by article_id, position, id")]
+    assert [e["id"] for e in get(ds, FAQ).json()] == expected
+    article = conn.execute("select article_id from faq limit 1").fetchone()[0]
+    one_article = get(ds, f"{FAQ}&article={article}").json()
+    assert one_article and {e["article"]["id"] for e in one_article} == {article}
+    assert get(ds, f"{FAQ}&article=no-such-article").json() == []
+    assert [e["id"] for e in get(ds, f"{FAQ}&id={expected[1]}").json()] == [expected[1]]
+
+
+def test_unverified_claims_are_shown_with_their_status_never_as_verified(ds: Datasette) -> None:
+    entries = get(ds, FAQ).json()
+    claims = [c for e in entries for c in e["claims"]]
+    assert {c["status"] for c in claims} <= set(STATUSES)
+    assert any(c["status"] == "unverified" for c in claims)
+    for e in entries:
+        weak = [c["id"] for c in e["claims"] if c["flag"]]
+        assert (e["evidence_status"] == "verified") == (not weak and bool(e["claims"])), e["id"]
+        for c in e["claims"]:
+            assert (c["status"] != "verified") <= bool(c["flag"]), c["id"]
+
+
+def test_a_retracted_source_is_flagged_in_the_faq(retracted_ds: Datasette) -> None:
+    entries = get(retracted_ds, FAQ).json()
+    hit = [
+        c for e in entries for c in e["claims"] if (c["source"] or {}).get("doi") == RETRACTED_DOI
+    ]
+    assert hit
+    for c in hit:
+        assert c["source"]["update_status"] == "retraction"
+        assert c["flag"].startswith("source retraction")
+    uses = [e for e in entries if any(c in hit for c in e["claims"])]
+    assert uses and all(e["evidence_status"] != "verified" for e in uses)
+    doc = get(retracted_ds, "/-/faq.jsonld").json()
+    cited = json.dumps(doc)
+    assert RETRACTED_DOI not in cited  # a retracted paper is never cited as support
+
+
+def test_claim_and_source_lookups(ds: Datasette, kb_db: Path) -> None:
+    claim_id, doi = (
+        sqlite3.connect(kb_db)
+        .execute(
+            "select id, source_doi from claims where source_doi is not null order by id limit 1"
+        )
+        .fetchone()
+    )
+    claim = get(ds, f"/kb/claim.json?id={claim_id}&_shape=array").json()
+    assert len(claim) == 1 and problems(claim[0], CLAIM_LOOKUP) == []
+    source = get(ds, f"/kb/source.json?doi={doi.upper()}&_shape=array").json()
+    assert len(source) == 1 and problems(source[0], SOURCE_LOOKUP) == []
+    assert claim_id in source[0]["claim_ids"]
+    assert get(ds, "/kb/claim.json?id=no-such-claim&_shape=array").json() == []
+    row = get(ds, f"/kb/claims/{claim_id}.json?_shape=array").json()
+    assert row[0]["id"] == claim_id  # Datasette's own row JSON works too
+
+
+def test_faq_json_ld_is_a_faqpage_citing_articles_by_doi(ds: Datasette) -> None:
+    response = get(ds, "/-/faq.jsonld?article=bml-signal")
+    assert response.headers["content-type"].startswith("application/ld+json")
+    assert "<" not in response.text  # safe to paste into a <script> element
+    doc = response.json()
+    assert doc["@context"] == "https://schema.org" and doc["@type"] == "FAQPage"
+    assert doc["url"].startswith("https://")
+    assert len(doc["mainEntity"]) == len(get(ds, f"{FAQ}&article=bml-signal").json())
+    citations = []
+    for q in doc["mainEntity"]:
+        assert q["@type"] == "Question" and q["name"]
+        assert q["acceptedAnswer"]["@type"] == "Answer" and q["acceptedAnswer"]["text"]
+        citations += q["acceptedAnswer"].get("citation", [])
+    assert citations
+    for c in citations:
+        assert c["@type"] == "MedicalScholarlyArticle"
+        assert c["identifier"]["propertyID"] == "DOI" and c["@id"].startswith("https://doi.org/10.")
+
+
+# ---------------------------------------------------------------- the ASGI layer
+
+
+def test_cors_only_for_json_and_only_for_allowed_origins(ds: Datasette) -> None:
+    site = {"Origin": "https://amsk.co.uk"}
+    ok = get(ds, FAQ, headers=site)
+    assert ok.headers["access-control-allow-origin"] == "https://amsk.co.uk"
+    assert "Origin" in ok.headers["vary"]
+    other = get(ds, FAQ, headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+    html = get(ds, "/kb/faq", headers=site)
+    assert "access-control-allow-origin" not in html.headers
+
+
+def test_preflight_is_answered_for_json_only(ds: Datasette) -> None:
+    ask = {"Origin": "https://amsk.co.uk", "Access-Control-Request-Method": "GET",
+           "Access-Control-Request-Headers": "if-none-match"}  # fmt: skip
+    ok = request(ds, "OPTIONS", "/kb/faq.json", headers=ask)
+    assert ok.status_code == 204
+    assert ok.headers["access-control-allow-origin"] == "https://amsk.co.uk"
+    assert "GET" in ok.headers["access-control-allow-methods"]
+    refused = request(ds, "OPTIONS", "/kb/faq.json", headers={**ask, "Origin": "https://x.example"})
+    assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
+    html = request(ds, "OPTIONS", "/kb/faq", headers=ask)
+    assert "access-control-allow-origin" not in html.headers
+
+
+def test_origins_come_from_env_then_config_then_default(kb_db: Path, monkeypatch) -> None:
+    assert cors_origins(None, None) == ("https://amsk.co.uk",)
+    assert cors_origins(None, ["https://a.example/"]) == ("https://a.example",)
+    assert cors_origins("https://b.example, https://c.example", ["https://a.example"]) == (
+        "https://b.example", "https://c.example")  # fmt: skip
+    monkeypatch.setenv("KB_CORS_ORIGINS", "https://b.example")
+    env_ds = Datasette([str(kb_db)], metadata=METADATA)
+    allowed = get(env_ds, FAQ, headers={"Origin": "https://b.example"})
+    assert allowed.headers["access-control-allow-origin"] == "https://b.example"
+    assert (
+        "access-control-allow-origin"
+        not in get(env_ds, FAQ, headers={"Origin": "https://amsk.co.uk"}).headers
+    )
+
+
+def test_public_json_is_cacheable_by_build_and_revalidates_with_304(
+    public_ds: Datasette, kb_db: Path
+) -> None:
+    first = get(public_ds, FAQ)
+    build = build_id(kb_db)
+    assert first.headers["x-kb-build"] == build
+    assert first.headers["etag"] == f'W/"kb-{build}"'
+    assert first.headers["cache-control"] == "public, max-age=300"
+    again = get(public_ds, FAQ, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    stale = get(public_ds, FAQ, headers={"If-None-Match": 'W/"kb-0000"'})
+    assert stale.status_code == 200
+
+
+def test_development_json_names_its_build_but_is_not_cached(ds: Datasette, kb_db: Path) -> None:
+    response = get(ds, FAQ)
+    assert response.headers["x-kb-build"] == build_id(kb_db)
+    assert "etag" not in response.headers
+
+
+def test_gzip_when_asked_and_large_enough(ds: Datasette) -> None:
+    big = get(ds, FAQ, headers={"Accept-Encoding": "gzip"})
+    assert big.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in big.headers["vary"]
+    assert big.json()  # httpx decodes it
+    plain = get(ds, FAQ, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    small = get(ds, "/kb/claim.json?id=none&_shape=array", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers  # under 1 KB: not worth it
+
+
+def test_backslash_paths_are_refused() -> None:
+    for raw in (b"/\\example.com/", b"/%5Cexample.com/", b"/%5cexample.com", b"//example.com/"):
+        assert refused_path(raw, raw.decode().replace("%5C", "\\").replace("%5c", "\\")), raw
+    assert not refused_path(b"/kb/claims", "/kb/claims")
+    assert not refused_path(b"/kb/sources/10~2E1186~2Fs13075", "/kb/sources/10~2E1186~2Fs13075")
