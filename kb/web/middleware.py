@@ -9,6 +9,9 @@ Order, outermost first: path guard → preflight → conditional GET (304) → r
   (`kb serve --public`), JSON also gets `Cache-Control: public` and a weak ETag from the build id, and
   a matching `If-None-Match` is answered 304 without running a query: the data only changes with a
   rebuild, which changes the build id.
+- In public mode, JSON responses (200, under 256 KB) are kept in a small in-memory LRU keyed by host,
+  path and query: they cannot change until a rebuild restarts the process, so the FAQ is answered
+  without a database query, and a flood of slow searches cannot starve it of SQL threads.
 - gzip for text and JSON bodies of 1 KB or more sent in one piece, when the client accepts it. A few
   lines of `zlib`, so no dependency; streamed bodies pass through as they are.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -34,6 +38,8 @@ GZIP_MIN_BYTES = 1024
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 ALLOWED_REQUEST_HEADERS = "If-None-Match, Accept, Accept-Language, Content-Language"
 EXPOSED_HEADERS = "ETag, X-KB-Build"
+CACHE_ENTRIES = 256
+CACHE_MAX_BODY = 256 * 1024
 
 # The website API: columns that hold JSON and are always returned parsed (as if `_json=` were given).
 API_JSON_COLUMNS: dict[bytes, tuple[str, ...]] = {
@@ -115,6 +121,7 @@ class KBMiddleware:
         self.build_id = build_id
         self.is_public = is_public
         self.max_age = max_age
+        self.cache: OrderedDict[tuple, tuple[int, list, bytes]] = OrderedDict()
 
     def allowed_origin(self, origin: bytes | None) -> bytes | None:
         if not origin:
@@ -176,7 +183,45 @@ class KBMiddleware:
                 message = dict(message, headers=response_headers)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        if not (public and is_json and method in ("GET", "HEAD")):
+            await self.app(scope, receive, send_with_headers)
+            return
+        key = (headers.get(b"host"), raw_path, scope.get("query_string", b""))
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.cache.move_to_end(key)
+            status, cached_headers, body = hit
+            await send_with_headers(
+                {"type": "http.response.start", "status": status, "headers": cached_headers}
+            )
+            await send_with_headers({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, self.recorder(key, send_with_headers))
+
+    def recorder(self, key: tuple, send: Send) -> Send:
+        """Forward the response and keep it in the cache if it is a whole 200 JSON body."""
+        parts: dict[str, Any] = {}
+
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                parts.update(status=message["status"], headers=list(message.get("headers", [])))
+            elif message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                ctype = dict(parts.get("headers", [])).get(b"content-type", b"")
+                if (
+                    parts.get("status") == 200
+                    and not message.get("more_body", False)
+                    and "body" not in parts
+                    and ctype.startswith(JSON_TYPES)
+                    and len(body) <= CACHE_MAX_BODY
+                ):
+                    self.cache[key] = (200, parts["headers"], body)
+                    while len(self.cache) > CACHE_ENTRIES:
+                        self.cache.popitem(last=False)
+                parts["body"] = True
+            await send(message)
+
+        return record
 
     def json_headers(
         self, build: str | None, etag: bytes | None, origin: bytes | None
