@@ -233,3 +233,23 @@ def test_backslash_paths_are_refused() -> None:
         assert refused_path(raw, raw.decode().replace("%5C", "\\").replace("%5c", "\\")), raw
     assert not refused_path(b"/kb/claims", "/kb/claims")
     assert not refused_path(b"/kb/sources/10~2E1186~2Fs13075", "/kb/sources/10~2E1186~2Fs13075")
+
+
+def test_docs_describe_every_endpoint_and_contract_field() -> None:
+    import importlib.util
+
+    from kb.web.contract import CLAIM, SOURCE
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("gen_api_docs", repo / "scripts/gen_api_docs.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    fresh = gen.render(repo / "data")
+    docs = (repo / "docs" / "api.md").read_text(encoding="utf-8")
+    requests = [line for line in fresh.splitlines() if line.startswith("GET ")]
+    assert len(requests) == len(gen.ENDPOINTS)
+    for line in requests:
+        assert line.split("?")[0] in docs, f"docs/api.md lacks {line}: run scripts/gen_api_docs.py"
+    for field in [*FAQ_ENTRY, *CLAIM, *SOURCE, *CLAIM_LOOKUP, *SOURCE_LOOKUP]:
+        assert f'"{field}"' in docs, field
+    assert "new path" in docs  # the versioning rule
