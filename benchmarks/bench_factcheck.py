@@ -130,7 +130,7 @@ def all_pairs(db: sqlite_utils.Database, text: str) -> dict[str, str]:
         best = process.extract(query, choices, scorer=fuzz.token_set_ratio, limit=MAX_CANDIDATES)
         top = [i for _, _, i in best]
         figures = extract_figures(span.text)
-        cands = rank(span.text, figures, [claims[i] for i in top], index.common, index.rare)
+        cands = rank(span.text, figures, [claims[i] for i in top], index.common, index.weights)
         verdicts[span.text] = decide(span.text, figures, cands, None)[0]
     return verdicts
 

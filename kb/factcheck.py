@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,8 @@ T_FIGURE = 50  # similarity for a match whose figures agree
 T_CONTRA = 55  # similarity for "the same thing" when figures disagree
 T_FIGURE_STRONG = 30  # similarity enough when the claim's own value agrees (same number, same unit)
 MIN_SIM = 25
-MIN_SHARED_TEXT = 4  # content words a text-only match must share with the claim
+MIN_SHARED_TEXT = 4  # content words a text-only match must share with the claim...
+MIN_COVERAGE = 0.5  # ...or, in a short sentence, at least 3 and this share of its content words
 
 STOPWORDS = set(
     """a about above after again against all also am an and any are as at be because been before being
@@ -50,7 +52,8 @@ STOPWORDS = set(
     were what when where which while who whom why will with would you your yours may might must shall
     found find show showed shown reported suggest suggests study studies research data
     people patients per cent percent one two three four five six seven eight nine ten times
-    according article paper et al""".split()
+    according article paper et al colleagues coworkers co-workers authors investigators
+    day days week weeks month months year years""".split()
 )  # fmt: skip
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*")
 _TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*")  # as FTS5 splits words: CTX-I -> ctx, i
@@ -121,6 +124,7 @@ class Candidate:
     agreeing_figures: list[Figure] = field(default_factory=list)
     weight: float = 0.0
     shared: int = 0  # content words the sentence and the claim share
+    coverage: float = 0.0  # the share of the sentence's content words the claim has
 
     @property
     def same_time(self) -> bool:
@@ -140,12 +144,19 @@ class Candidate:
 
 
 def tokens(text: str) -> list[str]:
-    """Content words, lower-cased and cut to five letters (a crude stem: severe ~ severity)."""
+    """Content words, lower-cased and cut to five letters: a crude stem (severe ~ severity,
+    BMLs ~ BML, growing ~ grow, formed ~ form) that keeps FTS5's porter stems as prefixes."""
     out = []
     for w in _TOKEN_RE.findall(text):
         lw = w.lower()
+        if len(w) > 2 and w[-1] == "s" and w[:-1].isupper():  # an acronym's plural
+            lw = lw[:-1]
         if lw in STOPWORDS or (len(lw) < 3 and not w.isupper()):
             continue
+        for suffix in ("ing", "ed"):  # only where a stem of four letters is left: not during, used
+            if lw.endswith(suffix) and len(lw) - len(suffix) >= 4:
+                lw = lw[: -len(suffix)]
+                break
         if len(lw) > 4 and lw.endswith("s") and not lw.endswith("ss"):
             lw = lw[:-1]
         out.append(lw[:5])
@@ -156,15 +167,16 @@ def similarity(
     sentence: str,
     claim_statement: str,
     common: frozenset[str] = frozenset(),
-    rare: frozenset[str] = frozenset(),
+    weights: Mapping[str, float] | None = None,
 ) -> float:
     """0–100: how far two texts speak of the same thing.
 
     rapidfuzz `token_set_ratio` over stemmed content words, leaving out words most claims share
     (`common`): order-free, and a long sentence that says more than the claim is not penalised. Fewer
     than two shared words caps the score at 40 and two at 55, because token_set_ratio alone rates a
-    short claim whose few words all occur in the sentence at 100. Shared words add a little (a rare
-    word, one few claims use, adds more), so the claim that shares "CTX-I" beats a shorter sibling.
+    short claim whose few words all occur in the sentence at 100. Shared words add a little, a rarer
+    word more (`weights`, from ClaimIndex): the claim that shares "CTX-I" beats a shorter sibling, and
+    of two claims about lateral patellofemoral pain the one that also says "stairs" wins.
     """
     a = [t for t in tokens(sentence) if t not in common]
     b = [t for t in tokens(claim_statement) if t not in common]
@@ -175,7 +187,8 @@ def similarity(
         return min(40.0, score)
     if shared == 2:
         return min(55.0, score)
-    return min(100.0, score + min(15, sum(6 if t in rare else 1 for t in both)))
+    weights = weights or {}
+    return min(100.0, score + min(15, sum(weights.get(t, 1.0) for t in both)))
 
 
 # ---------------------------------------------------------------- figure agreement
@@ -369,6 +382,7 @@ class ClaimIndex:
     """The claims side of a check: FTS prefilter and rerank. Build once per database, reuse per text."""
 
     COMMON_SHARE = 0.2  # a word in more than this share of claims says little about which claim
+    RARE_BONUS = 6.0  # similarity points a shared word found in one claim only adds
 
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
@@ -386,7 +400,8 @@ class ClaimIndex:
                 self.df[key] = doc
         cutoff = max(5, self.COMMON_SHARE * self.total)
         self.common = frozenset(k for k, d in self.df.items() if d > cutoff)
-        self.rare = frozenset(k for k, d in self.df.items() if d <= 2)
+        # a shared word's bonus, inverse to how many claims use it: 6 for a word one claim has
+        self.weights = {k: self.RARE_BONUS / d for k, d in self.df.items() if d < self.RARE_BONUS}
 
     def candidates(self, text: str) -> list[dict[str, Any]]:
         query = fts_query(self.db, text, self.df, self.total)
@@ -404,16 +419,18 @@ def rank(
     figures: list[Figure],
     rows: list[dict[str, Any]],
     common: frozenset[str] = frozenset(),
-    rare: frozenset[str] = frozenset(),
+    weights: Mapping[str, float] | None = None,
 ) -> list[Candidate]:
     out = []
+    words = set(tokens(text)) - common
     for row in rows:
-        sim = similarity(text, row["statement"], common, rare)
+        sim = similarity(text, row["statement"], common, weights)
         if sim < MIN_SIM:
             continue
         agree, conflict, used, weight = compare_figures(figures, row)
-        shared = len((set(tokens(text)) & set(tokens(row["statement"]))) - common)
-        out.append(Candidate(row, sim, agree, conflict, used, weight, shared))
+        shared = len(words & set(tokens(row["statement"])))
+        coverage = shared / len(words) if words else 0.0
+        out.append(Candidate(row, sim, agree, conflict, used, weight, shared, coverage))
     return sorted(out, key=lambda c: -c.sim)
 
 
@@ -470,7 +487,8 @@ def decide(
         )
     textual = [
         c for c in cands
-        if c.sim >= T_TEXT and c.shared >= MIN_SHARED_TEXT and c.claim["status"] != "deprecated"
+        if c.sim >= T_TEXT and c.claim["status"] != "deprecated"
+        and (c.shared >= MIN_SHARED_TEXT or (c.shared >= 3 and c.coverage >= MIN_COVERAGE))
     ]  # fmt: skip
     if textual:
         best = max(textual, key=lambda c: (c.sim, c.verified))
@@ -604,7 +622,7 @@ def _check_span(
         f.start += span.start
         f.end += span.start
     cited, numbers, mentions = _cited_dois(db, span.text, by_number)
-    cands = rank(span.text, figures, index.candidates(span.text), index.common, index.rare)
+    cands = rank(span.text, figures, index.candidates(span.text), index.common, index.weights)
     verdict, best, why = decide(span.text, figures, cands, cited)
     is_statement = best is not None or any(is_checkable(f) for f in figures) or numbers or mentions
     if not is_statement:

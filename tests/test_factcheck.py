@@ -118,6 +118,11 @@ def test_seed_article_real_problems(db) -> None:
     assert verdict_of("14–30% of patients went on") == "unverified"
     assert verdict_of("medial femorotibial compartment were specifically") == "supported"
     assert verdict_of("CTX-I in blood") == "supported"
+    # the paper's stair-climbing result was never seen: the verified weight-bearing sibling must
+    # not lend it support
+    assert verdict_of("associated with stair-climbing pain") == "unverified"
+    assert verdict_of("new perivascular sensory nerve fibres") == "unverified"
+    assert verdict_of("New nerve fibres also grow into lesions") == "unverified"
     refs = {r.label: r for r in report.references}
     assert refs["[3]"].verdict == "mismatch"
     assert {"field": "year", "article": "2020", "source": "2021"} in refs["[3]"].problems
