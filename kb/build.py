@@ -97,6 +97,19 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+def _leads(ours: list[str], theirs: Any, row: dict[str, Any]) -> bool:
+    """Curated authors known to be incomplete, and the fetched list starts with the same surnames."""
+    if row.get("authors_complete") is not False or not isinstance(theirs, list):
+        return False
+
+    def surname(name: Any) -> str:
+        return _vancouver_name(str(name)).split()[0].casefold()
+
+    return len(theirs) >= len(ours) and all(
+        surname(a) == surname(b) for a, b in zip(ours, theirs, strict=False)
+    )
+
+
 def merge_fetched(
     source: dict[str, Any], fetched: dict[str, Any] | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -111,8 +124,10 @@ def merge_fetched(
         if theirs in (None, "", []):
             continue
         ours = row.get(key)
-        if ours in (None, "", []):
+        if ours in (None, "", []) or (key == "authors" and _leads(ours, theirs, row)):
             row[key] = theirs
+            if key == "authors":
+                row["authors_complete"] = None
         elif not _same(ours, theirs):
             discrepancies.append(
                 {
@@ -186,7 +201,8 @@ def format_citation(src: dict[str, Any]) -> str:
     """Vancouver-style citation from what is known; unknown parts are left out, never guessed."""
     authors = src.get("authors") or []
     names = [_vancouver_name(full) for full in authors[:3]]
-    who = ", ".join(names) + (", et al" if len(authors) > 3 else "")
+    more = len(authors) > 3 or src.get("authors_complete") is False
+    who = ", ".join(names) + (", et al" if more and names else "")
     where = src.get("journal") or ""
     when = str(src.get("year") or "")
     loc = src.get("volume") or ""

@@ -39,7 +39,14 @@ T_TEXT = 62  # similarity for a text-only match (a sentence without comparable f
 T_FIGURE = 50  # similarity for a match whose figures agree
 T_CONTRA = 55  # similarity for "the same thing" when figures disagree
 T_FIGURE_STRONG = 30  # similarity enough when the claim's own value agrees (same number, same unit)
+WRONG_ANALYSIS_MARGIN = (
+    10  # a conflicting claim this much closer in wording outranks an agreeing one
+)
 MIN_SIM = 25
+CITED_BONUS = (
+    20  # similarity a claim gains when the sentence cites its source ([2], "Perry et al.")
+)
+MAX_CITED_CLAIMS = 200  # claims of the cited sources added to the FTS candidates
 MIN_SHARED_TEXT = 4  # content words a text-only match must share with the claim...
 MIN_COVERAGE = 0.5  # ...or, in a short sentence, at least 3 and this share of its content words
 
@@ -125,6 +132,7 @@ class Candidate:
     weight: float = 0.0
     shared: int = 0  # content words the sentence and the claim share
     coverage: float = 0.0  # the share of the sentence's content words the claim has
+    wording: float = 0.0  # `sim` before the bonus for a cited source: the wording alone
 
     @property
     def same_time(self) -> bool:
@@ -413,6 +421,15 @@ class ClaimIndex:
         )
         return [dict(r) for r in self.db.query(sql, {"q": query, "k": MAX_CANDIDATES})]
 
+    def cited_claims(self, dois: set[str], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The claims of the cited sources not already among `have`: the writer named the source."""
+        if not dois:
+            return []
+        seen = {r["id"] for r in have}
+        marks = ", ".join("?" * len(dois))
+        sql = f"select {CLAIM_COLUMNS} from claims where source_doi in ({marks}) limit {MAX_CITED_CLAIMS}"
+        return [dict(r) for r in self.db.query(sql, sorted(dois)) if r["id"] not in seen]
+
 
 def rank(
     text: str,
@@ -420,17 +437,20 @@ def rank(
     rows: list[dict[str, Any]],
     common: frozenset[str] = frozenset(),
     weights: Mapping[str, float] | None = None,
+    cited: set[str] | None = None,
 ) -> list[Candidate]:
     out = []
     words = set(tokens(text)) - common
     for row in rows:
-        sim = similarity(text, row["statement"], common, weights)
+        wording = sim = similarity(text, row["statement"], common, weights)
+        if cited and row.get("source_doi") in cited:
+            sim = min(100.0, sim + CITED_BONUS)
         if sim < MIN_SIM:
             continue
         agree, conflict, used, weight = compare_figures(figures, row)
         shared = len(words & set(tokens(row["statement"])))
         coverage = shared / len(words) if words else 0.0
-        out.append(Candidate(row, sim, agree, conflict, used, weight, shared, coverage))
+        out.append(Candidate(row, sim, agree, conflict, used, weight, shared, coverage, wording))
     return sorted(out, key=lambda c: -c.sim)
 
 
@@ -460,6 +480,16 @@ def decide(
     ]  # fmt: skip
     if agreeing:
         best = max(agreeing, key=lambda c: (c.sim + c.weight, c.verified))
+        # the figure is right for another analysis: the sentence's wording is clearly about a claim
+        # that gives a different figure ("0.08" for the lateral compartment is the medial B)
+        closer = [
+            c for c in cands
+            if c.verified and c.conflict and c.sim >= T_CONTRA
+            and c.wording >= best.wording + WRONG_ANALYSIS_MARGIN
+        ]  # fmt: skip
+        if closer:
+            rival = max(closer, key=lambda c: c.sim + c.weight)
+            return "contradicted", rival, _contradiction(rival, cands, None)
         if best.claim["status"] == "disputed":
             rivals = [c for c in cands if c.verified and c.conflict and c.sim >= T_FIGURE]
             if rivals:
@@ -622,7 +652,9 @@ def _check_span(
         f.start += span.start
         f.end += span.start
     cited, numbers, mentions = _cited_dois(db, span.text, by_number)
-    cands = rank(span.text, figures, index.candidates(span.text), index.common, index.weights)
+    rows = index.candidates(span.text)
+    rows += index.cited_claims(cited or set(), rows)
+    cands = rank(span.text, figures, rows, index.common, index.weights, cited)
     verdict, best, why = decide(span.text, figures, cands, cited)
     is_statement = best is not None or any(is_checkable(f) for f in figures) or numbers or mentions
     if not is_statement:

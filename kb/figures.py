@@ -41,7 +41,8 @@ FRACTION_RE = re.compile(
 _CI_AFTER = re.compile(r"\s*(?:%|per\s?cent)?\s*(?:CI\b|confidence|credible)", re.IGNORECASE)
 _SINGULAR_STUDY = {"review", "study", "trial", "cohort", "analysis", "survey", "paper"}
 
-# Nouns a count can carry, singular -> plural. People-like nouns share one family.
+# Nouns a count can carry, singular -> plural. People-like nouns share one family. In a noun phrase
+# the last noun counts: "fifteen knee subregions" are subregions, "ten knee MRI scans" are scans.
 _COUNT_NOUNS = {
     "knee": "knees", "patient": "patients", "participant": "participants", "person": "people",
     "people": "people", "individual": "individuals", "subject": "subjects", "adult": "adults",
@@ -60,9 +61,10 @@ _NOUN_ALT = "|".join(
            key=len, reverse=True)
 )  # fmt: skip
 _COUNT_AFTER = re.compile(
-    rf"\s+(?:(?!(?:of|in|and|or|to|with|from|the|a|an|for)\b)[A-Za-z][\w\-]*\s+){{0,2}}?(?P<u>{_NOUN_ALT})\b",
+    rf"(?:\s+|-)(?:(?!(?:of|in|and|or|to|with|from|the|a|an|for)\b)[A-Za-z][\w\-]*\s+){{0,2}}?(?P<u>{_NOUN_ALT})\b",
     re.IGNORECASE,
 )
+_NOUN_HEAD = re.compile(rf"\s+(?P<u>{_NOUN_ALT})\b", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|percent\b)", re.IGNORECASE)
 _MULT_AFTER = re.compile(r"(?:\s*×|\s*x(?=\s|$|[.,;])|-?\s?fold\b|\s+times\b)", re.IGNORECASE)
 _DURATION_AFTER = re.compile(r"(?:\s+|-)(?P<u>years?|months?|weeks?|days?|yrs?)\b", re.IGNORECASE)
@@ -70,6 +72,9 @@ _DOSE_AFTER = re.compile(
     r"\s*(?P<u>IU|mg|µg|mcg|ml|mL|kg|g)(?P<per>\s*(?:/\s*d(?:ay)?|per\s+day|daily|a\s+day))?\b"
 )
 _SIZE_AFTER = re.compile(r"\s*(?P<u>mm³|mm3|cm³|cm3|mm²|mm2|mm|cm)(?![\w])")
+_SOMEDAY_BEFORE = re.compile(
+    r"(?:\b(?:may|might|could|can|will|would|should|must)\s+|^\s*|[.!?]\s+)$", re.IGNORECASE
+)
 _AGE_AFTER = re.compile(r"\s+(?:old|of\s+age)\b", re.IGNORECASE)
 _AGE_BEFORE = re.compile(r"\b(?:aged|age(?:d)?(?:\s+(?:of|was|is))?)\s*$", re.IGNORECASE)
 _RANGE_JOIN = re.compile(
@@ -85,7 +90,7 @@ _HEDGE_BEFORE = re.compile(
 )
 _MEASURE_BEFORE = re.compile(
     r"(?P<m>Dice(?:\s+(?:coefficient|score|similarity))?|R²|R\^?2|r²|adjusted\s+OR|OR|odds\s+ratio|"
-    r"HR|hazard\s+ratio|RR|relative\s+risk|β|beta|B|p|P)"
+    r"HR|hazard\s+ratio|RR|relative\s+risk|(?:(?:regression|beta|β)\s+)?coefficient|β|beta|B|p|P)"
     r"(?:\s+(?:of|was|=|:)|\s*[=:<>≤≥])?\s*(?P<cmp>[<>≤≥])?\s*$"
 )
 _MEASURE_UNITS = {
@@ -93,6 +98,8 @@ _MEASURE_UNITS = {
     "adjusted or": "odds_ratio", "odds ratio": "odds_ratio", "hr": "hazard_ratio",
     "hazard ratio": "hazard_ratio", "rr": "relative_risk", "relative risk": "relative_risk",
     "β": "regression_coefficient", "beta": "regression_coefficient", "b": "regression_coefficient",
+    "coefficient": "regression_coefficient", "regression coefficient": "regression_coefficient",
+    "beta coefficient": "regression_coefficient", "β coefficient": "regression_coefficient",
     "p": "p_value",
 }  # fmt: skip
 _HEDGES = {
@@ -210,6 +217,9 @@ def extract_figures(text: str) -> list[Figure]:
             kind, unit = "multiplier", "×"
         elif m := _DURATION_AFTER.match(masked, end):
             word = m.group("u").lower().rstrip("s")
+            if spelled and a_val == 1 and word == "day" and _SOMEDAY_BEFORE.search(before):
+                i += consumed  # "may one day help": not a duration
+                continue
             if _AGE_AFTER.match(masked, m.end()) or _AGE_BEFORE.search(before):
                 kind, unit = "age", "years"
             else:
@@ -239,6 +249,8 @@ def extract_figures(text: str) -> list[Figure]:
         elif (m := _COUNT_AFTER.match(masked, end)) and not (
             m.group("u").lower() in _SINGULAR_STUDY and a_val != 1
         ):
+            while head := _NOUN_HEAD.match(masked, m.end()):
+                m = head
             noun = m.group("u").lower()
             kind, unit = "count", _COUNT_NOUNS.get(noun, _COUNT_NOUNS.get(noun.rstrip("s"), noun))
         elif _is_year(raw, a_val) and low is None:

@@ -13,7 +13,7 @@ TABLES: dict[str, dict] = {
         "columns": {
             "doi": str, "citation": str, "title": str, "journal": str, "year": int,
             "published_online": str, "published_print": str, "volume": str, "issue": str,
-            "pages": str, "article_number": str, "authors": str, "pmid": str, "pmcid": str,
+            "pages": str, "article_number": str, "authors": str, "authors_complete": int, "pmid": str, "pmcid": str,
             "url": str, "publisher": str, "open_access": int, "license": str,
             "study_design": str, "update_status": str, "update_notices": str,
             "metadata_origin": str, "metadata_page": str, "fetched_from": str,

@@ -59,6 +59,7 @@ SOURCE_FIELDS: dict[str, Field] = {
     "pages": Field("str"),
     "article_number": Field("str"),
     "authors": Field("list"),
+    "authors_complete": Field("bool"),
     "pmid": Field("str"),
     "pmcid": Field("str"),
     "url": Field("str"),
@@ -272,6 +273,11 @@ def check_sources(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pr
             )
             continue
         seen_dois[doi] = f"{path}:{rec.line}"
+        if row.get("authors_complete") is False and not row.get("authors"):
+            problems.append(
+                Problem(path, rec.line_of("authors_complete"), f"{label}.authors_complete",
+                        "says the author list is incomplete, but there is no author list")
+            )  # fmt: skip
         if row.get("metadata_origin") == "manual" and not row.get("metadata_page"):
             problems.append(
                 Problem(

@@ -11,7 +11,7 @@ import sqlite_utils
 from conftest import KB
 
 from kb import build
-from kb.build import format_citation, format_figure
+from kb.build import format_citation, format_figure, merge_fetched
 from kb.doi import doi_slug
 
 
@@ -175,6 +175,23 @@ def test_citation_leaves_unknown_parts_out() -> None:
         format_citation({"doi": "10.1/y", "authors": ["Shi X", "Mai Y"]})
         == "Shi X, Mai Y. doi:10.1/y"
     )
+    # only the first author was seen: the citation must not pass for a single-author paper
+    assert (
+        format_citation({"doi": "10.1/z", "authors": ["Felson DT"], "authors_complete": False})
+        == "Felson DT, et al. doi:10.1/z"
+    )
+
+
+def test_fetched_author_list_completes_a_partial_one_but_never_replaces_a_different_one() -> None:
+    partial = {"doi": "10.1/z", "authors": ["Felson DT"], "authors_complete": False}
+    full = ["David T. Felson", "Jingbo Niu", "Ali Guermazi"]
+    row, diffs = merge_fetched(partial, {"authors": full, "fetched_from": ["crossref"]})
+    assert row["authors"] == full and row["authors_complete"] is None and diffs == []
+    row, diffs = merge_fetched(partial, {"authors": ["Jane Doe"], "fetched_from": ["crossref"]})
+    assert row["authors"] == ["Felson DT"] and [d["field"] for d in diffs] == ["authors"]
+    complete = {"doi": "10.1/z", "authors": ["Felson DT"]}
+    row, diffs = merge_fetched(complete, {"authors": full, "fetched_from": ["crossref"]})
+    assert row["authors"] == ["Felson DT"] and [d["field"] for d in diffs] == ["authors"]
 
 
 def test_build_cli_reports_counts(data_copy: Path) -> None:

@@ -164,6 +164,14 @@ def test_figures_hedges_and_words() -> None:
     assert figs["two-year"].value == 24 and figs["two-year"].kind == "duration"
     assert figs["800 IU daily"].unit == "IU/day"
     assert figs["Dice 0.70"].unit == "dice"
+    figs = {f.text: f for f in extract_figures(
+        "a regression coefficient of 0.08, fifteen knee subregions, a 600-person sample; "
+        "blood tests may one day help"
+    )}  # fmt: skip
+    assert figs["regression coefficient of 0.08"].unit == "regression_coefficient"
+    assert figs["fifteen knee subregions"].unit == "subregions"  # the noun phrase's head counts
+    assert figs["600-person"].unit == "people" and figs["600-person"].value == 600
+    assert not any("day" in t for t in figs)  # "may one day" is not a duration
 
 
 def test_sentences_and_references_parse() -> None:
