@@ -1,27 +1,61 @@
 """A loopback stand-in for Crossref, OpenAlex and doi.org, for the tests and the benchmark.
 
-A real HTTP server (`ThreadingHTTPServer` on 127.0.0.1, a free port) that serves canned responses
-and measures, on the server side, what a polite client must respect: request arrival times per
-service and how many requests were in flight at once. Point `kb ingest` at it with `env()`.
+Real HTTP servers (`ThreadingHTTPServer` on 127.0.0.1), one per host as in the real world, that
+serve canned responses and measure, on the server side, what a polite client must respect: request
+arrival times and how many requests were in flight at once, per route and per host. Point
+`kb ingest` at them with `env()`.
 
-Routes: `/crossref/works/{doi}`, `/openalex/works/https://doi.org/{doi}`, `/doi/{doi}` (a 302 to
-`/transform/{doi}` when that DOI has a doi.org response, else doi.org's HTML 404).
+Hosts and routes (service names in brackets, as `add()`, `hits` and the measurements use them):
+- `api.crossref.org`: `/works/{doi}` [crossref], `/works?filter=updates:{doi}` [updates, a
+  `work-list`; empty unless scripted], `/v1/works/{doi}/transform` [transform, serves the
+  doi.org-scripted CSL-JSON]
+- `doi.org`: `/{doi}` [doi.org]: a 302 to Crossref's transform endpoint when that DOI has a doi.org
+  response (as the recorded redirect does), else doi.org's HTML 404
+- `api.openalex.org`: `/works/https://doi.org/{doi}` [openalex]
+
+`limits={"crossref": (rate, interval, in flight)}` is advertised on every response of that host
+(404s included), as Crossref does; doi.org advertises nothing unless given limits of its own.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+CROSSREF, DOI_ORG, OPENALEX = "api.crossref.org", "doi.org", "api.openalex.org"
+HOSTS = (CROSSREF, DOI_ORG, OPENALEX)
+# The service whose advertised limits a host sends.
+HOST_SERVICE = {CROSSREF: "crossref", DOI_ORG: "doi.org", OPENALEX: "openalex"}
 NOT_FOUND = {
     "crossref": (b"Resource not found.", "text/plain"),
+    "transform": (b"Resource not found.", "text/plain"),
     "openalex": (b"<!doctype html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>", "text/html; charset=utf-8"),
     "doi.org": (b"<html><title>Error: DOI Not Found</title></html>", "text/html;charset=utf-8"),
 }  # fmt: skip
 MAX_DELAY = 5.0  # a handler never sleeps longer than this, so the server always stops promptly
+
+
+def work_list(items: list[dict[str, Any]]) -> bytes:
+    """A Crossref `/works?filter=...` answer: the list shape of the REST API around `items`."""
+    return json.dumps(
+        {
+            "status": "ok",
+            "message-type": "work-list",
+            "message-version": "1.0.0",
+            "message": {
+                "facets": {},
+                "total-results": len(items),
+                "items": items,
+                "items-per-page": 20,
+                "query": {"start-index": 0, "search-terms": None},
+            },
+        }
+    ).encode()
 
 
 @dataclass
@@ -38,9 +72,11 @@ class Canned:
 @dataclass
 class Hit:
     service: str
+    host: str
     path: str
     at: float  # time.monotonic() on arrival
     in_flight: int  # requests to this service in flight, this one included
+    host_in_flight: int  # requests to this host in flight, this one included
 
 
 class _Server(ThreadingHTTPServer):
@@ -58,24 +94,41 @@ class StandIn:
         self.hits: list[Hit] = []
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.base = ""
+        self._servers: dict[str, _Server] = {}
+        self.bases: dict[str, str] = {}
 
     # ------------------------------------------------------------ set-up
 
     def add(self, service: str, doi: str, *responses: Canned) -> None:
-        """Responses for one DOI, served in order; the last one is repeated."""
+        """Responses for one DOI, served in order; the last one is repeated.
+
+        service: `crossref`, `updates` (the notices list), `doi.org` (served, after the redirect,
+        by Crossref's transform endpoint) or `openalex`.
+        """
         self.scripts[(service, doi.lower())] = list(responses)
+
+    @property
+    def base(self) -> str:
+        """Crossref's base URL (kept for callers that knew one server)."""
+        return self.bases[CROSSREF]
 
     def env(self) -> dict[str, str]:
         return {
-            "KB_CROSSREF_URL": f"{self.base}/crossref",
-            "KB_OPENALEX_URL": f"{self.base}/openalex",
-            "KB_DOI_URL": f"{self.base}/doi",
+            "KB_CROSSREF_URL": self.bases[CROSSREF],
+            "KB_OPENALEX_URL": self.bases[OPENALEX],
+            "KB_DOI_URL": self.bases[DOI_ORG],
         }
 
     def start(self) -> StandIn:
+        for host in HOSTS:
+            self._servers[host] = server = _Server(("127.0.0.1", 0), self._handler(host))
+            self.bases[host] = f"http://127.0.0.1:{server.server_address[1]}"
+            threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            ).start()
+        return self
+
+    def _handler(self, host: str) -> type[BaseHTTPRequestHandler]:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,19 +138,15 @@ class StandIn:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                stand_in._handle(self)
+                stand_in._handle(host, self)
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
+        return Handler
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
 
     def __enter__(self) -> StandIn:
         return self.start()
@@ -107,16 +156,22 @@ class StandIn:
 
     # ------------------------------------------------------------ serving
 
-    def _route(self, path: str) -> tuple[str, str]:
-        path = unquote(urlsplit(path).path)
-        for prefix, service in (
-            ("/crossref/works/", "crossref"),
-            ("/openalex/works/https://doi.org/", "openalex"),
-            ("/doi/", "doi.org"),
-            ("/transform/", "transform"),
-        ):
-            if path.startswith(prefix):
-                return service, path[len(prefix) :].lower()
+    def _route(self, host: str, target: str) -> tuple[str, str]:
+        parts = urlsplit(target)
+        path = unquote(parts.path)
+        if host == CROSSREF:
+            if path == "/works":
+                filters = (parse_qs(parts.query).get("filter") or [""])[0]
+                if filters.startswith("updates:"):
+                    return "updates", filters.removeprefix("updates:").lower()
+            if path.startswith("/v1/works/") and path.endswith("/transform"):
+                return "transform", path[len("/v1/works/") : -len("/transform")].lower()
+            if path.startswith("/works/"):
+                return "crossref", path[len("/works/") :].lower()
+        elif host == OPENALEX and path.startswith("/works/https://doi.org/"):
+            return "openalex", path[len("/works/https://doi.org/") :].lower()
+        elif host == DOI_ORG and path.startswith("/10."):
+            return "doi.org", path[1:].lower()
         return "unknown", path
 
     def _next(self, service: str, doi: str) -> Canned | None:
@@ -126,26 +181,37 @@ class StandIn:
                 return None
             return script.pop(0) if len(script) > 1 else script[0]
 
-    def _handle(self, req: BaseHTTPRequestHandler) -> None:
-        service, doi = self._route(req.path)
+    def _answer(self, service: str, doi: str) -> Canned:
+        if service == "doi.org" and ("doi.org", doi) in self.scripts:
+            location = f"{self.bases[CROSSREF]}/v1/works/{quote(doi, safe='')}/transform"
+            return Canned(302, b"", "text/html;charset=utf-8", {"Location": location})
+        canned = self._next("doi.org" if service == "transform" else service, doi)
+        if canned is None and service == "updates":
+            canned = Canned(body=work_list([]))  # no notice updates this DOI
+        if canned is None:
+            body, ctype = NOT_FOUND.get(service, (b"not found", "text/plain"))
+            canned = Canned(404, body, ctype)
+        return canned
+
+    def _handle(self, host: str, req: BaseHTTPRequestHandler) -> None:
+        service, doi = self._route(host, req.path)
         with self._lock:
-            self._in_flight[service] = self._in_flight.get(service, 0) + 1
-            self.hits.append(Hit(service, req.path, time.monotonic(), self._in_flight[service]))
+            for key in (service, host):
+                self._in_flight[key] = self._in_flight.get(key, 0) + 1
+            self.hits.append(
+                Hit(service, host, req.path, time.monotonic(), self._in_flight[service],
+                    self._in_flight[host])
+            )  # fmt: skip
         try:
-            if service == "doi.org" and ("doi.org", doi) in self.scripts:
-                canned = Canned(302, b"", "text/html", {"Location": f"/transform/{doi}"})
-            else:
-                canned = self._next("doi.org" if service == "transform" else service, doi)
-            if canned is None:
-                body, ctype = NOT_FOUND.get(service, (b"not found", "text/plain"))
-                canned = Canned(404, body, ctype)
+            canned = self._answer(service, doi)
             time.sleep(min(canned.delay, MAX_DELAY))
         finally:
             # in flight ends when the answer starts: a client that reads it may send the next at once
             with self._lock:
-                self._in_flight[service] -= 1
+                for key in (service, host):
+                    self._in_flight[key] -= 1
         headers = {"Content-Type": canned.content_type, **canned.headers}
-        limit = self.limits.get("crossref" if service in ("transform", "doi.org") else service)
+        limit = self.limits.get(HOST_SERVICE[host])
         if limit:
             headers |= {
                 "x-rate-limit-limit": str(limit[0]),
@@ -164,12 +230,16 @@ class StandIn:
 
     # ------------------------------------------------------------ measurements
 
-    def count(self, service: str | None = None) -> int:
-        return sum(1 for h in self.hits if service in (None, h.service))
+    def _of(self, name: str | None) -> list[Hit]:
+        """Hits of a service (`crossref`, `transform`, ...) or of a host (`api.crossref.org`)."""
+        return [h for h in self.hits if name in (None, h.service, h.host)]
 
-    def max_in_window(self, service: str, window: float = 1.0) -> int:
-        """Most arrivals to `service` within any `window` seconds."""
-        times = sorted(h.at for h in self.hits if h.service == service)
+    def count(self, name: str | None = None) -> int:
+        return len(self._of(name))
+
+    def max_in_window(self, name: str, window: float = 1.0) -> int:
+        """Most arrivals to a service or host within any `window` seconds."""
+        times = sorted(h.at for h in self._of(name))
         best, lo = 0, 0
         for hi, t in enumerate(times):
             while t - times[lo] >= window:
@@ -177,5 +247,9 @@ class StandIn:
             best = max(best, hi - lo + 1)
         return best
 
-    def max_in_flight(self, service: str) -> int:
-        return max((h.in_flight for h in self.hits if h.service == service), default=0)
+    def max_in_flight(self, name: str) -> int:
+        """Most requests in flight at once to a service, or to a host (all its routes together)."""
+        return max(
+            (h.host_in_flight if name in HOSTS else h.in_flight for h in self._of(name)),
+            default=0,
+        )

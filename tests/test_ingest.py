@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from conftest import KB, REPO, free_port
@@ -195,7 +196,7 @@ def test_crossref_404_falls_back_to_doi_org_content_negotiation(
         and record["title"] == "The Structure of Ordinary Water"
     )
     raw = json.loads(raw_path(tmp_path, "doi.org", doi).read_text())
-    assert raw["status"] == 200 and raw["url"].endswith(f"/transform/{doi}")
+    assert raw["status"] == 200 and raw["url"].endswith(f"/v1/works/{quote(doi, safe='')}/transform")
     assert not raw_path(tmp_path, "crossref", doi).exists()  # the 404 is not kept
 
 
