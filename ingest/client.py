@@ -1,9 +1,12 @@
 """The one HTTP client: timeout, redirects, a User-Agent with a contact, pacing, bounded retries.
 
 Every request goes through `Client.get`, which never raises for HTTP or network errors: it returns a
-`Reply` saying what happened. Pacing is per service and follows what the service advertises on each
-response (`x-rate-limit-limit`, `x-rate-limit-interval`, `x-concurrency-limit`), starting from the
-strictest published limits until the first response arrives.
+`Reply` saying what happened. Pacing is per host, the host that serves each request: redirects are
+followed hop by hop, so doi.org's redirect to Crossref's transform endpoint is paced by doi.org and
+then by Crossref, and counts against Crossref's limit together with our own Crossref requests. Each
+host's pace follows what it advertises on each response (`x-rate-limit-limit`,
+`x-rate-limit-interval`, `x-concurrency-limit`), starting from the strictest published limits of the
+service it belongs to until its first response arrives.
 """
 
 from __future__ import annotations
@@ -31,12 +34,15 @@ KEPT_HEADERS = (
     "x-concurrency-limit", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
     "retry-after",
 )  # fmt: skip
-# Limits used before a service has told us its own (the strictest published ones).
+# Limits used before a host has told us its own (the strictest published ones), by the service
+# whose requests first reach it; a host only ever reached through a redirect starts from STRICT.
 DEFAULT_LIMITS = {
     "crossref": (5, 1.0, 1),  # Crossref public pool: 5 req/s, 1 in flight
-    "doi.org": (5, 1.0, 1),  # redirects to Crossref's transform endpoint
+    "doi.org": (5, 1.0, 1),  # the DOI resolver publishes no limit: as strict as Crossref
     "openalex": (10, 1.0, 3),  # OpenAlex documents 10 req/s at most
 }
+STRICT = (5, 1.0, 1)
+MAX_REDIRECTS = 5
 # Safety margin on the rate window, so request arrival jitter never puts one request too many in a window.
 WINDOW_MARGIN = 0.05
 
@@ -176,9 +182,10 @@ class Client:
         contact = f"; mailto:{mailto}" if mailto else ""
         self.mailto = mailto
         self.tries, self.backoff, self.max_wait = max(1, tries), backoff, max_wait
+        # Redirects are followed by `_send`, one paced hop at a time (see the module docstring).
         self.http = httpx.Client(
             timeout=httpx.Timeout(timeout),
-            follow_redirects=True,
+            follow_redirects=False,
             headers={"User-Agent": f"bml-kb/{__version__} (kb ingest{contact})"},
         )
         self._pacers: dict[str, Pacer] = {}
@@ -194,11 +201,32 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def pacer(self, service: str) -> Pacer:
+    def pacer(self, url: httpx.URL | str, service: str | None = None) -> Pacer:
+        """The pacer of the host serving `url` (scheme, host and port), made on first use.
+
+        `service` names who is asking (its published limits are the starting point); None for
+        a redirect target, which starts from the strictest limits unless already known.
+        """
+        url = httpx.URL(url)
+        key = f"{url.scheme}://{url.host}:{url.port or ''}"
         with self._lock:
-            if service not in self._pacers:
-                self._pacers[service] = Pacer(*DEFAULT_LIMITS.get(service, (5, 1.0, 1)))
-            return self._pacers[service]
+            if key not in self._pacers:
+                self._pacers[key] = Pacer(*DEFAULT_LIMITS.get(service or "", STRICT))
+            return self._pacers[key]
+
+    def _send(self, service: str, request: httpx.Request) -> httpx.Response:
+        """One GET, redirects followed hop by hop, each hop paced by the host that serves it."""
+        for hop in range(MAX_REDIRECTS + 1):
+            pacer = self.pacer(request.url, service if hop == 0 else None)
+            with pacer.slot():
+                with self._lock:
+                    self.requests_sent += 1
+                response = self.http.send(request)  # the body is read before the slot ends
+            pacer.update(response.headers)
+            if response.next_request is None:
+                return response
+            request = response.next_request
+        raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects", request=request)
 
     def _delay(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
@@ -211,25 +239,25 @@ class Client:
         params: dict[str, str] | None = None,
         accept: str = "application/json",
     ) -> Reply:
-        pacer = self.pacer(service)
         reply = Reply(service=service, url=url)
+        request = self.http.build_request("GET", url, params=params, headers={"Accept": accept})
+        answered_by: Pacer | None = None
         for attempt in range(self.tries):
             reply = Reply(service=service, url=url, attempts=attempt + 1)
             retry_after: float | None = None
             try:
-                with pacer.slot():
-                    with self._lock:
-                        self.requests_sent += 1
-                    response = self.http.get(url, params=params, headers={"Accept": accept})
-                    response.read()
+                response = self._send(service, request)
             except httpx.TimeoutException as exc:
                 reply.error = f"timed out ({type(exc).__name__})"
             except httpx.ConnectError as exc:
                 reply.error, reply.connect_failed = f"cannot connect: {exc}", True
             except httpx.TransportError as exc:
                 reply.error = f"{type(exc).__name__}: {exc}"
+            except httpx.TooManyRedirects as exc:
+                reply.error = str(exc)
+                return reply  # a redirect loop does not end by asking again
             else:
-                pacer.update(response.headers)
+                answered_by = self.pacer(response.url)
                 reply.status = response.status_code
                 reply.url = str(response.url.copy_remove_param("api_key"))  # never store the key
                 reply.headers = {
@@ -260,7 +288,7 @@ class Client:
                     reply.error += f" (Retry-After {retry_after:.0f}s is longer than we wait)"
                     break
                 delay = retry_after + random.uniform(0, self.backoff / 4)
-            if reply.status == 429:
-                pacer.pause(delay)  # the whole service asked us to slow down, not just this DOI
+            if reply.status == 429 and answered_by is not None:
+                answered_by.pause(delay)  # the whole host asked us to slow down, not just this DOI
             time.sleep(delay)
         return reply

@@ -16,7 +16,8 @@ import pytest
 from conftest import KB, REPO, free_port
 
 from ingest import ingest
-from ingest.standin import Canned, StandIn
+from ingest.doi_org import CSL_JSON
+from ingest.standin import CROSSREF, Canned, StandIn
 from ingest.store import raw_path, record_path
 from kb import build
 
@@ -86,6 +87,30 @@ def test_requests_keep_to_the_advertised_rate_and_concurrency(
         assert server.max_in_flight(service) <= limits[2]
     assert elapsed >= limits[1]  # more requests than one window allows: pacing had to wait
     assert elapsed < 4 * len(dois) / limits[0] * limits[1]
+
+
+def test_doi_org_fallbacks_served_by_crossref_share_its_pace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """doi.org redirects to Crossref's transform endpoint: those requests count against Crossref."""
+    limits = (10, 1.0, 2)
+    in_crossref = [f"10.5555/mix.{i}" for i in range(6)]
+    elsewhere = [f"10.5555/other.{i}" for i in range(6)]  # Crossref 404 -> doi.org -> transform
+    csl = json.loads(recorded("doi_org/csl_10.1126_science.169.3946.635.json").body)
+    with StandIn(limits={"crossref": limits, "openalex": (50, 1.0, 10)}) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        for doi in in_crossref:
+            server.add("crossref", doi, crossref_work(doi))
+        for doi in elsewhere:
+            body = json.dumps({**csl, "DOI": doi}).encode()
+            server.add("doi.org", doi, Canned(body=body, content_type=CSL_JSON))
+        mixed = [d for pair in zip(in_crossref, elsewhere, strict=True) for d in pair]
+        result = ingest(mixed, tmp_path, **FAST)
+    assert result.count("fetched") == len(in_crossref) + len(elsewhere)
+    assert server.count("transform") == len(elsewhere)
+    assert server.max_in_window(CROSSREF, limits[1]) <= limits[0]
+    assert server.max_in_flight(CROSSREF) <= limits[2]
 
 
 # ---------------------------------------------------------------- faults
@@ -196,7 +221,9 @@ def test_crossref_404_falls_back_to_doi_org_content_negotiation(
         and record["title"] == "The Structure of Ordinary Water"
     )
     raw = json.loads(raw_path(tmp_path, "doi.org", doi).read_text())
-    assert raw["status"] == 200 and raw["url"].endswith(f"/v1/works/{quote(doi, safe='')}/transform")
+    assert raw["status"] == 200 and raw["url"].endswith(
+        f"/v1/works/{quote(doi, safe='')}/transform"
+    )
     assert not raw_path(tmp_path, "crossref", doi).exists()  # the 404 is not kept
 
 
