@@ -55,9 +55,15 @@ def read_json(path: Path) -> Any:
         return None
 
 
+def _holds(obj: Any, doi: str) -> bool:
+    """True when obj is a stored dict about `doi` (a file copied or renamed by hand is not)."""
+    return isinstance(obj, dict) and str(obj.get("doi") or "").lower() == doi.lower()
+
+
 def load_record(data_dir: Path, doi: str) -> dict[str, Any] | None:
+    """The stored record of `doi`, or None when there is none (or the file holds another DOI)."""
     rec = read_json(record_path(data_dir, doi))
-    return rec if isinstance(rec, dict) and isinstance(rec.get("doi"), str) else None
+    return rec if _holds(rec, doi) else None
 
 
 def save_raw(data_dir: Path, doi: str, reply: Reply, retrieved_at: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -10,6 +11,12 @@ _PREFIX_RE = re.compile(
 )
 # A DOI inside running text: stops at whitespace, quotes, angle brackets and trailing punctuation.
 DOI_IN_TEXT_RE = re.compile(r"10\.\d{4,9}/[^\s\"'<>]+[^\s\"'<>.,;:)\]]")
+
+
+# DOIs whose file name can simply be the DOI with `/` as `_` (see doi_slug).
+_READABLE_RE = re.compile(r"10\.\d{4,9}/[a-z0-9.\-]+")
+_UNSAFE_RE = re.compile(r"[^a-z0-9.\-]")
+_MAX_SLUG = 150  # file names stay well under the usual 255-byte limit
 
 
 class InvalidDOI(ValueError):
@@ -43,5 +50,16 @@ def doi_url(doi: str) -> str:
 
 
 def doi_slug(doi: str) -> str:
-    """A file-name-safe form of a DOI: `10.1186/s13075-021-02422-0` -> `10.1186_s13075-021-02422-0`."""
-    return re.sub(r"[^a-z0-9.\-]", "_", doi.lower())
+    """A file name for a DOI, unique per (lower-cased) DOI.
+
+    A DOI of letters, digits, `.` and `-` after its one `/` keeps a readable, reversible name:
+    `10.1186/s13075-021-02422-0` -> `10.1186_s13075-021-02422-0`. Any other DOI (`_`, `(`, a
+    second `/`, ...) would share that name with another, so its readable part is followed by `~`
+    and a hash of the whole DOI: `10.1002/ab_c` -> `10.1002_ab_c~0278ee00a8b415c5`. Readable names never
+    contain `~`, so the two kinds never meet.
+    """
+    doi = doi.lower()
+    if _READABLE_RE.fullmatch(doi) and len(doi) <= _MAX_SLUG:
+        return doi.replace("/", "_")
+    digest = hashlib.sha256(doi.encode("utf-8")).hexdigest()[:16]
+    return f"{_UNSAFE_RE.sub('_', doi)[:_MAX_SLUG]}~{digest}"

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from kb.doi import InvalidDOI, doi_slug, normalize_doi
@@ -32,3 +34,13 @@ def test_slug_is_file_name_safe() -> None:
         doi_slug("10.7326/0003-4819-134-7-200104030-00007")
         == "10.7326_0003-4819-134-7-200104030-00007"
     )
+
+
+def test_slugs_are_unique_and_plain_dois_keep_readable_names() -> None:
+    assert doi_slug("10.1186/S13075-021-02422-0") == "10.1186_s13075-021-02422-0"
+    odd = ["10.1002/ab_c", "10.1002/ab(c", "10.1002/ab/c", "10.1002/ab:c", "10.1002/ab%c"]
+    slugs = [doi_slug(d) for d in odd] + [doi_slug("10.1002/ab.c"), doi_slug("10.1002/abc")]
+    assert len(set(slugs)) == len(slugs)
+    assert all(re.fullmatch(r"[a-z0-9._~\-]+", s) for s in slugs)
+    assert doi_slug("10.1002/ab_c") == doi_slug("10.1002/AB_C")  # DOIs compare case-insensitively
+    assert len(doi_slug("10.1002/" + "x(" * 300)) < 200  # long DOIs still make a file name

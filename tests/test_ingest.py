@@ -268,6 +268,29 @@ def test_files_follow_the_contract_and_a_warm_rerun_sends_nothing(
     )  # not even retrieved_at moved
 
 
+def test_dois_that_differ_only_in_punctuation_get_their_own_files(
+    stand_in: StandIn, tmp_path: Path
+) -> None:
+    underscore, parenthesis = "10.1002/ab_c", "10.1002/ab(c"
+    stand_in.add("crossref", underscore, crossref_work(underscore, title=["Underscore"]))
+    stand_in.add("crossref", parenthesis, crossref_work(parenthesis, title=["Parenthesis"]))
+    assert ingest([underscore], tmp_path, **FAST).outcomes[0].status == "fetched"
+    second = ingest([parenthesis], tmp_path, **FAST)
+    assert second.outcomes[0].status == "fetched" and second.requests > 0
+    assert record_path(tmp_path, underscore) != record_path(tmp_path, parenthesis)
+    for doi, title in ((underscore, "Underscore"), (parenthesis, "Parenthesis")):
+        record = json.loads(record_path(tmp_path, doi).read_text())
+        assert (record["doi"], record["title"]) == (doi, title)
+
+    # a record file that holds another DOI (renamed, copied by hand) is never served as cached
+    plain = "10.1038/srep16696"
+    stand_in.add("crossref", plain, recorded("crossref/works_10.1038_srep16696.json"))
+    record_path(tmp_path, plain).write_bytes(record_path(tmp_path, underscore).read_bytes())
+    third = ingest([plain], tmp_path, **FAST)
+    assert third.outcomes[0].status == "fetched" and third.requests > 0
+    assert json.loads(record_path(tmp_path, plain).read_text())["doi"] == plain
+
+
 def test_no_network_says_so_and_changes_nothing(data_copy: Path) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     env = {"KB_CROSSREF_URL": closed, "KB_OPENALEX_URL": closed, "KB_DOI_URL": closed}
