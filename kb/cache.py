@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .loader import file_bytes
 
 _CODE = ("loader.py", "validate.py", "doi.py", "cache.py")
 
@@ -51,8 +52,8 @@ def scan(data_dir: Path) -> tuple[list[DataFile], str]:
     data_dir = Path(data_dir)
     fingerprint = hashlib.sha256()
     files = []
-    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
-        content = path.read_bytes()
+    for path in sorted(p for p in data_dir.rglob("*") if not p.is_dir()):
+        content = file_bytes(path)  # an unreadable file is reported when it is parsed
         fingerprint.update(str(path.relative_to(data_dir)).encode())
         fingerprint.update(b"\0")
         fingerprint.update(content)

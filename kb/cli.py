@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 import sqlite_utils
 
 from .build import BuildError, build, check
 from .search import search as search_claims
+
+T = TypeVar("T")
 
 DATA_OPTION = click.option(
     "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default="data",
@@ -27,6 +31,19 @@ def _report_problems(problems) -> None:
     for p in problems:
         click.echo(f"error: {p}", err=True)
     click.echo(f"{len(problems)} problem(s) found; nothing was built.", err=True)
+
+
+def _checked(run: Callable[[], T]) -> T:
+    """run(), with bad data/ reported as problems and exit code 1 (never a traceback)."""
+    try:
+        return run()
+    except BuildError as exc:
+        _report_problems(exc.problems)
+        sys.exit(1)
+    except OSError as exc:  # a file the loader does not read itself, e.g. under data/fetched/
+        where = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
+        click.echo(f"error: {where}", err=True)
+        sys.exit(1)
 
 
 @click.group()
@@ -55,7 +72,7 @@ def validate_cmd(data_dir: Path) -> None:
     Example:
       kb validate --data data
     """
-    kb, _fetched, problems = check(data_dir)
+    kb, _fetched, problems = _checked(lambda: check(data_dir))
     if problems:
         _report_problems(problems)
         sys.exit(1)
@@ -77,11 +94,7 @@ def build_cmd(data_dir: Path, db_path: Path) -> None:
     Example:
       kb build --data data --db kb.db
     """
-    try:
-        result = build(data_dir, db_path)
-    except BuildError as exc:
-        _report_problems(exc.problems)
-        sys.exit(1)
+    result = _checked(lambda: build(data_dir, db_path))
     counts = ", ".join(f"{n} {t}" for t, n in result.counts.items() if n)
     click.echo(f"built {result.db_path} (build {result.build_id}): {counts}")
 
@@ -185,11 +198,7 @@ def serve_cmd(
     """
     from .serve import ensure_built, serve
 
-    try:
-        result = ensure_built(data_dir, db_path)
-    except BuildError as exc:
-        _report_problems(exc.problems)
-        sys.exit(1)
+    result = _checked(lambda: ensure_built(data_dir, db_path))
     if result:
         click.echo(f"built {result.db_path} (build {result.build_id})", err=True)
     serve(data_dir, db_path, metadata, host, port, public)

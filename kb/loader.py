@@ -181,10 +181,38 @@ class RawData:
     problems: list[Problem] = field(default_factory=list)
 
 
+def file_bytes(path: Path) -> bytes:
+    """A file's content for hashing; a file that cannot be read hashes as its error (reported later)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        return f"\0unreadable: {exc.strerror or exc}".encode()
+
+
+def read_text(path: Path, rel: str) -> tuple[str | None, list[Problem]]:
+    """A data file's text, or (None, [why it cannot be read]): not there, not a file, not UTF-8."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(rel, None, None, f"cannot be read: {exc.strerror or exc}")]
+    try:
+        return content.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line = content.count(b"\n", 0, exc.start) + 1
+        message = (
+            f"not UTF-8 text (byte 0x{content[exc.start]:02x} at offset {exc.start}): "
+            "save the file as UTF-8"
+        )
+        return None, [Problem(rel, line, None, message)]
+
+
 def _read_list(
     path: Path, rel: str, kind: str, out: list[Located], problems: list[Problem]
 ) -> None:
-    doc, errs = parse_yaml(path.read_text(encoding="utf-8"), rel)
+    text, errs = read_text(path, rel)
+    doc = None
+    if text is not None:
+        doc, errs = parse_yaml(text, rel)
     problems.extend(errs)
     if errs or doc is None:
         return
@@ -201,21 +229,26 @@ def _read_list(
         out.append(item)
 
 
+def _yml_files(folder: Path) -> list[Path]:
+    """The `*.yml` entries of a folder that are not folders (an unreadable one is reported later)."""
+    return sorted(p for p in folder.glob("*.yml") if not p.is_dir())
+
+
 def data_files(data_dir: Path) -> list[Path]:
     """Every curated YAML file, in a stable order."""
     files = [data_dir / "sources.yml", data_dir / "faq.yml"]
-    files += sorted((data_dir / "claims").glob("*.yml"))
-    files += sorted((data_dir / "articles").glob("*.yml"))
+    files += _yml_files(data_dir / "claims")
+    files += _yml_files(data_dir / "articles")
     return [f for f in files if f.exists()]
 
 
 def data_fingerprint(data_dir: Path) -> str:
     """A hash of every file under data/ (curated and fetched): equal hashes, equal builds."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
+    for path in sorted(p for p in data_dir.rglob("*") if not p.is_dir()):
         digest.update(str(path.relative_to(data_dir)).encode())
         digest.update(b"\0")
-        digest.update(path.read_bytes())
+        digest.update(file_bytes(path))
         digest.update(b"\0")
     return digest.hexdigest()
 
@@ -231,18 +264,18 @@ def load_data(data_dir: Path) -> RawData:
         return str(p.relative_to(data_dir.parent)) if data_dir.parent != p else str(p)
 
     sources = data_dir / "sources.yml"
-    if sources.exists():
+    if sources.exists() or sources.is_symlink():  # a broken link is reported as unreadable
         _read_list(sources, rel(sources), "source", raw.sources, raw.problems)
     else:
         raw.problems.append(
             Problem(rel(sources), None, None, "missing: every KB needs sources.yml")
         )
-    for path in sorted((data_dir / "claims").glob("*.yml")):
+    for path in _yml_files(data_dir / "claims"):
         _read_list(path, rel(path), "claim", raw.claims, raw.problems)
     faq = data_dir / "faq.yml"
-    if faq.exists():
+    if faq.exists() or faq.is_symlink():
         _read_list(faq, rel(faq), "faq", raw.faq, raw.problems)
-    for path in sorted((data_dir / "articles").glob("*.yml")):
+    for path in _yml_files(data_dir / "articles"):
         read_article(path, rel(path), raw.articles, raw.problems)
     return raw
 
@@ -256,7 +289,10 @@ def read_records(path: Path, rel: str, kind: str) -> tuple[list[Located], list[P
 
 
 def read_article(path: Path, rel: str, out: list[Located], problems: list[Problem]) -> None:
-    doc, errs = parse_yaml(path.read_text(encoding="utf-8"), rel)
+    text, errs = read_text(path, rel)
+    doc = None
+    if text is not None:
+        doc, errs = parse_yaml(text, rel)
     problems.extend(errs)
     if errs:
         return

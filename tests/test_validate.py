@@ -177,3 +177,33 @@ def test_validate_reports_without_building(data_copy: Path) -> None:
     replace_once(path, claim_line(path, "status"), "  status: probably")
     bad = run_kb("validate", "--data", "data", cwd=data_copy.parent)
     assert bad.returncode == 1 and "'probably'" in bad.stderr
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line(data_copy: Path, built: Path) -> None:
+    path = first_claim_file(data_copy)
+    n = len(path.read_bytes().splitlines())
+    with path.open("ab") as f:
+        f.write(b"\n# caf\xe9\n")
+    rel = f"data/claims/{path.name}"
+    err = assert_rejected(data_copy.parent, built, f"{rel}:{n + 2}: not UTF-8 text (byte 0xe9")
+    bad = run_kb("validate", "--data", "data", cwd=data_copy.parent)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert f"{rel}:{n + 2}: not UTF-8 text" in bad.stderr, bad.stderr
+    assert "problem(s) found" in err
+
+
+def test_a_file_that_cannot_be_read_is_named(data_copy: Path, built: Path) -> None:
+    (data_copy / "claims" / "zz-gone.yml").symlink_to(data_copy / "nowhere.yml")
+    assert_rejected(
+        data_copy.parent, built, "data/claims/zz-gone.yml: cannot be read: No such file"
+    )
+    bad = run_kb("validate", "--data", "data", cwd=data_copy.parent)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "data/claims/zz-gone.yml: cannot be read" in bad.stderr
+
+
+def test_an_unreadable_fetched_record_is_named(data_copy: Path, built: Path) -> None:
+    records = data_copy / "fetched" / "records"
+    records.mkdir(parents=True, exist_ok=True)
+    (records / "zz-gone.json").symlink_to(data_copy / "nowhere.json")
+    assert_rejected(data_copy.parent, built, "zz-gone.json", "No such file")
