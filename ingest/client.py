@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -238,7 +238,10 @@ class Client:
         url: str,
         params: dict[str, str] | None = None,
         accept: str = "application/json",
+        check: Callable[[Any], str | None] | None = None,
     ) -> Reply:
+        """GET url, paced and retried. `check(body)` names what is wrong with a 200's JSON, if
+        anything: such an answer is a failure of the service (not retried, never `ok`)."""
         reply = Reply(service=service, url=url)
         request = self.http.build_request("GET", url, params=params, headers={"Accept": accept})
         answered_by: Pacer | None = None
@@ -271,8 +274,10 @@ class Client:
                             reply.body = json.loads(response.content)
                         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                             reply.error = f"invalid JSON (truncated?): {exc}"
-                    if reply.error is None:
-                        return reply
+                    if reply.error is None and check and (problem := check(reply.body)):
+                        reply.error = f"unexpected answer: {problem}"
+                    if reply.error is None or reply.body is not None:
+                        return reply  # a good answer, or JSON of the wrong shape: not transient
                 elif response.status_code in RETRY_STATUSES:
                     reply.error = f"HTTP {response.status_code}: {_snippet(response)}"
                     if response.status_code == 429:

@@ -72,10 +72,33 @@ def parse_update_to(notices: list[dict[str, Any]], doi: str) -> list[dict[str, A
     return found
 
 
+def _envelope_problem(body: Any, message_type: str) -> str | None:
+    """What is wrong with a REST API answer that should be `{"status": "ok", ...}`, if anything."""
+    if not isinstance(body, dict):
+        return f"a JSON {type(body).__name__}, not an object"
+    if body.get("status") != "ok":
+        return f"status {body.get('status')!r}, not 'ok'"
+    if body.get("message-type") != message_type:
+        return f"message-type {body.get('message-type')!r}, not {message_type!r}"
+    return None
+
+
+def work_problem(body: Any) -> str | None:
+    """What is wrong with the answer to /works/{doi}, if anything: it must carry one work."""
+    if problem := _envelope_problem(body, "work"):
+        return problem
+    message = body.get("message")
+    if not isinstance(message, dict) or not isinstance(message.get("DOI"), str):
+        return "`message` is not a work with a DOI"
+    return None
+
+
 def fetch_work(client: Client, doi: str) -> Reply:
     params = {"mailto": client.mailto} if client.mailto else None
-    return client.get(SERVICE, f"{base_url()}/works/{quote(doi, safe='/')}", params=params)
+    url = f"{base_url()}/works/{quote(doi, safe='/')}"
+    return client.get(SERVICE, url, params=params, check=work_problem)
 
 
-def fields_from(reply: Reply) -> dict[str, Any]:
-    return parse_work((reply.body or {}).get("message") or {})
+def fields_from(body: dict[str, Any]) -> dict[str, Any]:
+    """The record fields of a /works/{doi} answer that passed `work_problem`."""
+    return parse_work(body["message"])

@@ -46,9 +46,19 @@ def parse_csl(csl: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v not in (None, "", [])}
 
 
+def csl_problem(body: Any) -> str | None:
+    """What is wrong with a CSL-JSON answer, if anything: one item with a type and a DOI or title."""
+    if not isinstance(body, dict):
+        return f"a JSON {type(body).__name__}, not a CSL-JSON item"
+    if not isinstance(body.get("type"), str) or not (body.get("DOI") or body.get("title")):
+        return "not a CSL-JSON item (no type, DOI or title)"
+    return None
+
+
 def fetch_csl(client: Client, doi: str) -> Reply:
-    return client.get(SERVICE, f"{base_url()}/{quote(doi, safe='/')}", accept=CSL_JSON)
+    url = f"{base_url()}/{quote(doi, safe='/')}"
+    return client.get(SERVICE, url, accept=CSL_JSON, check=csl_problem)
 
 
-def fields_from(reply: Reply) -> dict[str, Any]:
-    return parse_csl(reply.body or {})
+def fields_from(body: dict[str, Any]) -> dict[str, Any]:
+    return parse_csl(body)

@@ -67,6 +67,15 @@ def parse_work(work: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v not in (None, "", [])}
 
 
+def work_problem(body: Any) -> str | None:
+    """What is wrong with the answer to /works/{id}, if anything: it must be one Work."""
+    if not isinstance(body, dict):
+        return f"a JSON {type(body).__name__}, not a Work"
+    if not isinstance(body.get("id"), str) or "results" in body:
+        return "not a Work (no `id`)"
+    return None
+
+
 def fetch_work(client: Client, doi: str) -> Reply:
     params: dict[str, str] = {}
     if key := os.environ.get("KB_OPENALEX_API_KEY"):
@@ -74,8 +83,8 @@ def fetch_work(client: Client, doi: str) -> Reply:
     if client.mailto:
         params["mailto"] = client.mailto
     url = f"{base_url()}/works/https://doi.org/{quote(doi, safe='/')}"
-    return client.get(SERVICE, url, params=params or None)
+    return client.get(SERVICE, url, params=params or None, check=work_problem)
 
 
-def fields_from(reply: Reply) -> dict[str, Any]:
-    return parse_work(reply.body or {})
+def fields_from(body: dict[str, Any]) -> dict[str, Any]:
+    return parse_work(body)

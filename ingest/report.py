@@ -11,6 +11,7 @@ ROWS = (
     ("fetched", "fetched (new or changed)"),
     ("unchanged", "unchanged (re-fetched, same record)"),
     ("cached", "already fetched (no request; --refresh re-checks)"),
+    ("partial", "partly fetched (a service failed; --refresh asks again)"),
     ("not_found", "not found (Crossref, doi.org, OpenAlex)"),
     ("failed", "failed"),
 )
@@ -22,7 +23,7 @@ def progress_line(outcome: Outcome) -> str:
     line = f"{outcome.doi}: {outcome.status.replace('_', ' ')}{via}"
     if outcome.update_status:
         line += f" [{outcome.update_status.replace('_', ' ')}]"
-    if outcome.errors and outcome.status == "failed":
+    if outcome.errors and outcome.status in ("failed", "partial"):
         line += f" ({'; '.join(outcome.errors)})"
     return line
 
@@ -63,14 +64,16 @@ def render_text(result: IngestResult) -> str:
             lines.append(
                 f"  {d['doi']}  {d['field']}: curated {d['curated']} | fetched {d['fetched']}"
             )
-    problems = [o for o in result.outcomes if o.status in ("not_found", "failed") or o.warnings]
+    problems = [
+        o for o in result.outcomes if o.status in ("not_found", "failed", "partial") or o.warnings
+    ]
     if problems:
         lines += ["", "Problems:"]
         for o in problems:
             if o.status == "not_found":
                 where = ", ".join(e.split(":", 1)[0] for e in o.errors)
                 lines.append(f"  {o.doi}  not found at {where} (check the DOI)")
-            messages = o.errors if o.status == "failed" else []
+            messages = o.errors if o.status in ("failed", "partial") else []
             lines += [f"  {o.doi}  {msg}" for msg in messages + o.warnings]
     return "\n".join(lines)
 

@@ -39,7 +39,10 @@ RESOLVED = ("fetched", "unchanged", "cached")
 
 @dataclass
 class Outcome:
-    """What happened to one DOI. status: fetched, unchanged, cached, not_found or failed."""
+    """What happened to one DOI. status: fetched, unchanged, cached, partial, not_found or failed.
+
+    `partial`: a record was written, but a service failed (its earlier answer, if any, was kept).
+    """
 
     doi: str
     status: str
@@ -136,44 +139,87 @@ def _describe(outcome: Outcome, record: dict[str, Any], curated: dict | None) ->
     return outcome
 
 
+def _kept(outcome: Outcome, previous: dict[str, Any] | None) -> Outcome:
+    """A failed outcome still reports the notices of the record it left in place."""
+    if previous:
+        outcome.update_status = previous.get("update_status")
+        outcome.update_notices = list(previous.get("update_notices") or [])
+    return outcome
+
+
+@dataclass
+class _Answers:
+    """What the services said about one DOI this time: the bodies to build from, and failures."""
+
+    doi: str
+    data_dir: Path
+    errors: list[str] = field(default_factory=list)
+    lost: set[str] = field(default_factory=set)  # failed, and nothing stored to fall back on
+
+    def body(self, reply: Reply) -> Any | None:
+        """The fresh body; the stored one when the service failed; None when it has nothing.
+
+        A failure (a fault, an answer of the wrong shape, or a 404 from a service that answered
+        for this DOI before: more likely a fault than a DOI that vanished) is reported, and the
+        service's stored answer is used again: a failed fetch never erases a good one.
+        """
+        if reply.ok:
+            return reply.body
+        stored = store.load_raw(self.data_dir, reply.service, self.doi)
+        if reply.not_found and stored is None:
+            return None
+        if stored is None:
+            self.errors.append(f"{reply.service}: {reply.error}")
+            self.lost.add(reply.service)
+            return None
+        when = stored.get("retrieved_at") or "an earlier run"
+        self.errors.append(f"{reply.service}: {reply.error} (kept its answer of {when})")
+        return stored["body"]
+
+
 def resolve(
     client: Client, doi: str, data_dir: Path, curated: dict | None, use_openalex: bool = True
 ) -> Outcome:
-    """Fetch one DOI, save what was found, and say what happened. Never raises for network trouble."""
+    """Fetch one DOI, save what was found, and say what happened. Never raises for network trouble.
+
+    Nothing a service said before is lost to a failure: when Crossref fails the stored record is
+    left as it is (`failed`); when another service fails, the record is rebuilt with that
+    service's stored answer and the failure is reported (`partial`). Both make the run exit 1.
+    """
+    data_dir = Path(data_dir)
+    answers = _Answers(doi, data_dir)
+    previous = store.load_record(data_dir, doi)
     replies: list[Reply] = [crossref.fetch_work(client, doi)]
     parts: list[tuple[str, dict[str, Any]]] = []
+    answers.body(replies[0])
+    if answers.errors:  # Crossref failed: the others alone must not replace what it said
+        outcome = Outcome(doi, "failed", errors=answers.errors)
+        outcome.connect_failed = replies[0].connect_failed
+        return _kept(outcome, previous)
     if replies[0].ok:
-        parts.append((crossref.SERVICE, crossref.fields_from(replies[0])))
-    elif replies[0].not_found:  # not registered with Crossref: another agency may know it
+        parts.append((crossref.SERVICE, crossref.fields_from(replies[0].body)))
+    else:  # not registered with Crossref: another agency may know it
         replies.append(doi_org.fetch_csl(client, doi))
-        if replies[-1].ok:
-            parts.append((doi_org.SERVICE, doi_org.fields_from(replies[-1])))
-    else:
-        return Outcome(
-            doi, "failed", errors=[f"crossref: {replies[0].error}"],
-            connect_failed=replies[0].connect_failed,
-        )  # fmt: skip
-    warnings = []
+        if (body := answers.body(replies[-1])) is not None:
+            parts.append((doi_org.SERVICE, doi_org.fields_from(body)))
     if use_openalex:
-        oa = openalex.fetch_work(client, doi)
-        replies.append(oa)
-        if oa.ok:
-            parts.append((openalex.SERVICE, openalex.fields_from(oa)))
-        elif not oa.not_found:
-            warnings.append(f"openalex: {oa.error}")
+        replies.append(openalex.fetch_work(client, doi))
+        if (body := answers.body(replies[-1])) is not None:
+            parts.append((openalex.SERVICE, openalex.fields_from(body)))
+    if previous and answers.lost & set(previous.get("fetched_from") or []):
+        # the stored record has fields from a service that failed now and left no stored answer
+        return _kept(Outcome(doi, "failed", errors=answers.errors), previous)
     if not parts:
-        missing = all(r.not_found for r in replies)
-        return Outcome(
-            doi, "not_found" if missing else "failed", warnings=warnings,
-            errors=[f"{r.service}: {r.error}" for r in replies],
-        )  # fmt: skip
+        if answers.errors:
+            return Outcome(doi, "failed", errors=answers.errors)
+        return Outcome(doi, "not_found", errors=[f"{r.service}: {r.error}" for r in replies])
     retrieved_at = _now()
     for reply in replies:
         store.save_raw(data_dir, doi, reply, retrieved_at)
     record = merge_records(doi, parts, retrieved_at)
     changed = store.save_record(data_dir, record)
-    outcome = Outcome(doi, "fetched" if changed else "unchanged", warnings=warnings)
-    return _describe(outcome, record, curated)
+    status = "partial" if answers.errors else "fetched" if changed else "unchanged"
+    return _describe(Outcome(doi, status, errors=answers.errors), record, curated)
 
 
 def _safe_resolve(

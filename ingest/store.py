@@ -66,6 +66,12 @@ def load_record(data_dir: Path, doi: str) -> dict[str, Any] | None:
     return rec if _holds(rec, doi) else None
 
 
+def load_raw(data_dir: Path, service: str, doi: str) -> dict[str, Any] | None:
+    """The stored good response of `service` for `doi` (with `body` and `retrieved_at`), or None."""
+    raw = read_json(raw_path(data_dir, service, doi))
+    return raw if _holds(raw, doi) and "body" in raw else None
+
+
 def save_raw(data_dir: Path, doi: str, reply: Reply, retrieved_at: str) -> bool:
     """Keep a good response (200 with a JSON body); True when the file changed. Errors are never saved."""
     if not reply.ok:

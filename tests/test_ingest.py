@@ -17,7 +17,8 @@ from conftest import KB, REPO, free_port
 
 from ingest import ingest
 from ingest.doi_org import CSL_JSON
-from ingest.standin import CROSSREF, Canned, StandIn
+from ingest.report import render_text
+from ingest.standin import CROSSREF, Canned, StandIn, work_list
 from ingest.store import raw_path, record_path
 from kb import build
 
@@ -182,6 +183,62 @@ def test_truncated_json_is_retried_and_never_saved(stand_in: StandIn, tmp_path: 
     assert again.outcomes[0].status == "failed" and "invalid JSON" in again.outcomes[0].errors[0]
     after = {p: p.read_bytes() for p in (tmp_path / "fetched").rglob("*") if p.is_file()}
     assert after == before  # the good files are untouched, no temporary file is left behind
+
+
+def test_a_refresh_while_a_service_fails_keeps_what_it_said_before(
+    stand_in: StandIn, tmp_path: Path
+) -> None:
+    doi = "10.1371/journal.pone.0000030"
+    work = json.loads(recorded("openalex/works_doi_10.1371_journal.pone.0000030.json").body)
+    stand_in.add("crossref", doi, crossref_work(doi))
+    stand_in.add("openalex", doi, Canned(body=json.dumps({**work, "is_retracted": True}).encode()))
+    assert ingest([doi], tmp_path, **FAST).outcomes[0].status == "fetched"
+    before = json.loads(record_path(tmp_path, doi).read_text())
+    assert before["pmid"] == "17183658" and before["update_status"] == "retraction"
+    stored = raw_path(tmp_path, "openalex", doi).read_bytes()
+
+    stand_in.add("crossref", doi, crossref_work(doi, volume="99"))  # Crossref has news
+    stand_in.add("openalex", doi, Canned(503, b"<html>Service Unavailable</html>", "text/html"))
+    again = ingest([doi], tmp_path, refresh=True, **FAST)
+    outcome = again.outcomes[0]
+    assert again.exit_code == 1 and outcome.status == "partial"
+    assert outcome.errors[0].startswith("openalex: HTTP 503")
+    assert "openalex: HTTP 503" in render_text(again)
+    record = json.loads(record_path(tmp_path, doi).read_text())
+    assert record["volume"] == "99"  # what answered this time is taken
+    assert record["pmid"] == "17183658" and record["update_status"] == "retraction"
+    assert record["fetched_from"] == ["crossref", "openalex"]
+    assert raw_path(tmp_path, "openalex", doi).read_bytes() == stored
+
+
+WRONG_SHAPES = {
+    "crossref failed": ("crossref", {"status": "failed", "message": []}),
+    "crossref list": ("crossref", json.loads(work_list([]))),
+    "crossref message not a work": ("crossref", {"status": "ok", "message-type": "work",
+                                                 "message": "10.1371/journal.pone.0000030"}),
+    "openalex list": ("openalex", {"meta": {"count": 0}, "results": []}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("service, body", WRONG_SHAPES.values(), ids=list(WRONG_SHAPES))
+def test_a_200_of_the_wrong_shape_is_a_failure_and_overwrites_nothing(
+    stand_in: StandIn, tmp_path: Path, service: str, body: dict
+) -> None:
+    doi = "10.1371/journal.pone.0000030"
+    stand_in.add("crossref", doi, crossref_work(doi))
+    stand_in.add("openalex", doi, recorded("openalex/works_doi_10.1371_journal.pone.0000030.json"))
+    assert ingest([doi], tmp_path, **FAST).outcomes[0].status == "fetched"
+    before = {p: p.read_bytes() for p in (tmp_path / "fetched").rglob("*") if p.is_file()}
+
+    stand_in.add(service, doi, Canned(body=json.dumps(body).encode()))
+    hits = stand_in.count(service)
+    again = ingest([doi], tmp_path, refresh=True, **FAST)
+    outcome = again.outcomes[0]
+    assert again.exit_code == 1 and outcome.status in ("failed", "partial")
+    assert outcome.errors[0].startswith(f"{service}: unexpected answer")
+    assert stand_in.count(service) == hits + 1  # not a transient fault: asked once
+    after = {p: p.read_bytes() for p in (tmp_path / "fetched").rglob("*") if p.is_file()}
+    assert after == before
 
 
 def test_a_doi_found_nowhere(stand_in: StandIn, tmp_path: Path) -> None:
