@@ -13,7 +13,9 @@ import click
 import sqlite_utils
 
 from .build import BuildError, build, check
+from .loader import Problem
 from .search import search as search_claims
+from .validate import triage
 
 T = TypeVar("T")
 
@@ -27,10 +29,21 @@ DB_OPTION = click.option(
 )  # fmt: skip
 
 
-def _report_problems(problems) -> None:
-    for p in problems:
+def _report_problems(problems: list[Problem]) -> None:
+    """Root causes first; what only follows from a file that could not be read is counted, not listed."""
+    roots, consequences = triage(problems)
+    for p in roots:
         click.echo(f"error: {p}", err=True)
-    click.echo(f"{len(problems)} problem(s) found; nothing was built.", err=True)
+    follow: dict[str, int] = {}
+    for p in consequences:
+        follow[p.cause] = follow.get(p.cause, 0) + 1
+    for cause, n in follow.items():
+        click.echo(
+            f"note: {n} more problem(s) not listed: references to what {cause} defines, "
+            "which could not be read",
+            err=True,
+        )
+    click.echo(f"{len(roots)} problem(s) found; nothing was built.", err=True)
 
 
 def _checked(run: Callable[[], T]) -> T:

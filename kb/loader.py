@@ -7,11 +7,14 @@ found while reading (bad YAML, wrong shape). Checking the records is `kb.validat
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .doi import InvalidDOI, normalize_doi
 
 try:  # libyaml is about ten times faster; both give node line numbers
     _BaseLoader = yaml.CSafeLoader
@@ -21,18 +24,26 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the input, located for a person to fix."""
+    """One thing wrong with the input, located for a person to fix.
+
+    `lost` is set on the problem that stopped a whole file from being read: the ids (or DOIs) the
+    file seems to define, so a missing reference to one of them is known to follow from it. `cause`
+    is set on such a consequence: the file that could not be read.
+    """
 
     path: str
     line: int | None
     field: str | None
     message: str
+    lost: frozenset[str] | None = None
+    cause: str | None = None
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return (
+        text = (
             f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
         )
+        return f"{text} (because {self.cause} could not be read)" if self.cause else text
 
 
 class Located(dict):
@@ -189,37 +200,69 @@ def file_bytes(path: Path) -> bytes:
         return f"\0unreadable: {exc.strerror or exc}".encode()
 
 
-def read_text(path: Path, rel: str) -> tuple[str | None, list[Problem]]:
-    """A data file's text, or (None, [why it cannot be read]): not there, not a file, not UTF-8."""
+def _read(path: Path, rel: str) -> tuple[str | None, str | None, list[Problem]]:
+    """(text, the text as far as it can be read, problems): a file that is not there, not a file or
+    not UTF-8 is a problem; the second text (bad bytes replaced) is kept for `_defined`."""
     try:
         content = path.read_bytes()
     except OSError as exc:
-        return None, [Problem(rel, None, None, f"cannot be read: {exc.strerror or exc}")]
+        return None, None, [Problem(rel, None, None, f"cannot be read: {exc.strerror or exc}")]
     try:
-        return content.decode("utf-8"), []
+        text = content.decode("utf-8")
+        return text, text, []
     except UnicodeDecodeError as exc:
         line = content.count(b"\n", 0, exc.start) + 1
         message = (
             f"not UTF-8 text (byte 0x{content[exc.start]:02x} at offset {exc.start}): "
             "save the file as UTF-8"
         )
-        return None, [Problem(rel, line, None, message)]
+        return None, content.decode("utf-8", "replace"), [Problem(rel, line, None, message)]
+
+
+# What a file that cannot be parsed seems to define, found line by line in its text.
+_KEY_RES = {
+    "claim": re.compile(r"^[ \t]*(?:-[ \t]+)?id:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)[\"']?[ \t]*(?:#.*)?$", re.M),
+    "article": re.compile(r"^id:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)[\"']?[ \t]*(?:#.*)?$", re.M),
+    "source": re.compile(r"^[ \t]*(?:-[ \t]+)?doi:[ \t]*[\"']?([^\s\"'#]+)[\"']?[ \t]*(?:#.*)?$", re.M),
+}  # fmt: skip
+
+
+def _defined(text: str | None, kind: str) -> frozenset[str]:
+    """The claim ids, article ids or source DOIs an unparseable file's text appears to define."""
+    pattern = _KEY_RES.get(kind)
+    if text is None or pattern is None:
+        return frozenset()
+    keys = set()
+    for match in pattern.finditer(text):
+        key = match.group(1)
+        if kind == "source":
+            try:
+                key = normalize_doi(key)
+            except InvalidDOI:
+                continue
+        keys.add(key)
+    return frozenset(keys)
+
+
+def _whole_file_lost(errs: list[Problem], text: str | None, kind: str) -> list[Problem]:
+    """Mark the problems that stopped a file from being read with what its text seems to define."""
+    lost = _defined(text, kind)
+    return [replace(p, lost=lost) for p in errs]
 
 
 def _read_list(
     path: Path, rel: str, kind: str, out: list[Located], problems: list[Problem]
 ) -> None:
-    text, errs = read_text(path, rel)
+    text, lossy, errs = _read(path, rel)
     doc = None
     if text is not None:
         doc, errs = parse_yaml(text, rel)
-    problems.extend(errs)
-    if errs or doc is None:
+    if not errs and doc is not None and not isinstance(doc, list):
+        errs = [Problem(rel, 1, None, f"expected a list of {kind} records at the top level")]
+    if errs:
+        problems.extend(_whole_file_lost(errs, lossy, kind))
         return
-    if not isinstance(doc, list):
-        problems.append(
-            Problem(rel, 1, None, f"expected a list of {kind} records at the top level")
-        )
+    if doc is None:
         return
     for i, item in enumerate(doc):
         if not isinstance(item, Located):
@@ -289,15 +332,14 @@ def read_records(path: Path, rel: str, kind: str) -> tuple[list[Located], list[P
 
 
 def read_article(path: Path, rel: str, out: list[Located], problems: list[Problem]) -> None:
-    text, errs = read_text(path, rel)
+    text, lossy, errs = _read(path, rel)
     doc = None
     if text is not None:
         doc, errs = parse_yaml(text, rel)
-    problems.extend(errs)
+    if not errs and not isinstance(doc, Located):
+        errs = [Problem(rel, 1, None, "expected one article mapping")]
     if errs:
-        return
-    if not isinstance(doc, Located):
-        problems.append(Problem(rel, 1, None, "expected one article mapping"))
+        problems.extend(_whole_file_lost(errs, lossy, "article"))
         return
     doc["_file"] = rel
     out.append(doc)

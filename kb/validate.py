@@ -303,9 +303,12 @@ def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pro
     for rec in records:
         path = rec["_file"]
         label = f"claims[{rec.get('id', '?')}]"
+        before = len(problems)
         row = _check_record(rec, CLAIM_FIELDS, label, path, problems)
         if not row.get("id"):
             continue
+        # a field already reported as wrong is not also "missing" in the checks below
+        wrong = {p.field for p in problems[before:]}
         low, high = row.get("value_low"), row.get("value_high")
         if low is not None and high is not None and low > high:
             problems.append(
@@ -330,7 +333,7 @@ def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pro
             )
         if status == "verified":
             for needed in ("source_doi", "verified_against"):
-                if needed not in row:
+                if needed not in row and f"{label}.{needed}" not in wrong:
                     problems.append(
                         Problem(
                             path,
@@ -339,7 +342,11 @@ def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pro
                             "a verified claim needs it",
                         )
                     )
-        elif status != "deprecated" and "source_doi" not in row and status != "unverified":
+        elif (
+            status not in ("deprecated", "unverified")
+            and "source_doi" not in row
+            and f"{label}.source_doi" not in wrong
+        ):
             problems.append(
                 Problem(
                     path,
@@ -359,12 +366,49 @@ def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pro
     return rows, problems
 
 
+class _Causes:
+    """Which file that could not be read seems to define a key (claim id, article id, DOI).
+
+    Reads the problems found so far (a list that only grows while checking); a reference to a key
+    one of those files defines is a consequence of that file, not a problem of its own.
+    """
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        self.read = 0
+        self.files: dict[str, str] = {}
+
+    def of(self, key: str) -> str | None:
+        for p in self.problems[self.read :]:
+            for lost in p.lost or ():
+                self.files.setdefault(lost, p.path)
+        self.read = len(self.problems)
+        return self.files.get(key)
+
+
+def _missing(
+    problems: list[Problem], causes: _Causes, key: str, path: str, line: int | None, where: str,
+    message: str,
+) -> None:  # fmt: skip
+    """A reference to something that is not there, marked as a consequence when it is."""
+    problems.append(Problem(path, line, where, message, cause=causes.of(key)))
+
+
+def triage(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
+    """(root causes, consequences): files that could not be read first, then every other problem
+    in order; the consequences are missing references into those files."""
+    roots = [p for p in problems if p.cause is None]
+    roots.sort(key=lambda p: p.lost is None)  # stable: otherwise the order is kept
+    return roots, [p for p in problems if p.cause is not None]
+
+
 class ClaimChecker:
     """The checks across claim files, fed one file's rows at a time so a build can stream."""
 
     def __init__(self, dois: set[str] | dict[str, Any], problems: list[Problem]):
         self.dois = dois
         self.problems = problems
+        self.causes = _Causes(problems)
         self.seen: dict[str, str] = {}
         self.superseding: list[tuple[str, int, str, str]] = []
 
@@ -384,20 +428,18 @@ class ClaimChecker:
                 kept.append(row)
                 if row.get("superseded_by"):
                     self.superseding.append((path, row["_line"], cid, row["superseded_by"]))
-            if row.get("source_doi") and row["source_doi"] not in self.dois:
-                self.problems.append(
-                    Problem(path, row["_doi_line"], f"{label}.source_doi",
-                            f"{row['source_doi']} is not in sources.yml")
-                )  # fmt: skip
+            doi = row.get("source_doi")
+            if doi and doi not in self.dois:
+                _missing(self.problems, self.causes, doi, path, row["_doi_line"],
+                         f"{label}.source_doi", f"{doi} is not in sources.yml")  # fmt: skip
         return kept
 
     def finish(self) -> None:
         """Checks that need every claim: what `superseded_by` points at."""
         for path, line, cid, target in self.superseding:
             if target not in self.seen:
-                self.problems.append(
-                    Problem(path, line, f"claims[{cid}].superseded_by", f"no claim {target!r}")
-                )
+                _missing(self.problems, self.causes, target, path, line,
+                         f"claims[{cid}].superseded_by", f"no claim {target!r}")  # fmt: skip
 
 
 def check_articles(
@@ -407,6 +449,7 @@ def check_articles(
     """Articles, their references and statements into kb; returns the article ids."""
     seen_articles: set[str] = set()
     seen_statements: dict[str, str] = {}
+    causes = _Causes(problems)
     for rec in records:
         path = rec["_file"]
         label = f"articles[{rec.get('id', '?')}]"
@@ -422,14 +465,8 @@ def check_articles(
             rlabel = f"{label}.references[{pos}]"
             r = _check_record(ref, REFERENCE_FIELDS, rlabel, path, problems)
             if r.get("doi") and r["doi"] not in dois:
-                problems.append(
-                    Problem(
-                        path,
-                        ref.line_of("doi"),
-                        f"{rlabel}.doi",
-                        f"{r['doi']} is not in sources.yml",
-                    )
-                )
+                _missing(problems, causes, r["doi"], path, ref.line_of("doi"), f"{rlabel}.doi",
+                         f"{r['doi']} is not in sources.yml")  # fmt: skip
             r.update(article_id=aid, position=pos, id=f"{aid}-ref-{pos}")
             kb.article_references.append(r)
         for pos, st in enumerate(row.pop("statements", []), start=1):
@@ -445,14 +482,8 @@ def check_articles(
                 continue
             seen_statements[sid] = path
             if s.get("claim_id") and s["claim_id"] not in claims:
-                problems.append(
-                    Problem(
-                        path,
-                        st.line_of("claim_id"),
-                        f"{slabel}.claim_id",
-                        f"no claim {s['claim_id']!r}",
-                    )
-                )
+                _missing(problems, causes, s["claim_id"], path, st.line_of("claim_id"),
+                         f"{slabel}.claim_id", f"no claim {s['claim_id']!r}")  # fmt: skip
             s.update(article_id=aid, position=pos)
             kb.article_statements.append(s)
         kb.articles.append(row)
@@ -465,6 +496,7 @@ def check_faq(
 ) -> None:  # fmt: skip
     """FAQ entries and their claim links into kb."""
     seen_faq: set[str] = set()
+    causes = _Causes(problems)
     for rec in records:
         path = rec["_file"]
         label = f"faq[{rec.get('id', '?')}]"
@@ -477,19 +509,12 @@ def check_faq(
             continue
         seen_faq.add(fid)
         if row.get("article_id") and row["article_id"] not in articles:
-            problems.append(
-                Problem(
-                    path,
-                    rec.line_of("article_id"),
-                    f"{label}.article_id",
-                    f"no article {row['article_id']!r}",
-                )
-            )
+            _missing(problems, causes, row["article_id"], path, rec.line_of("article_id"),
+                     f"{label}.article_id", f"no article {row['article_id']!r}")  # fmt: skip
         for cid in row.pop("claims", []):
             if cid not in claims:
-                problems.append(
-                    Problem(path, rec.line_of("claims"), f"{label}.claims", f"no claim {cid!r}")
-                )
+                _missing(problems, causes, cid, path, rec.line_of("claims"), f"{label}.claims",
+                         f"no claim {cid!r}")  # fmt: skip
                 continue
             kb.faq_claims.append({"faq_id": fid, "claim_id": cid})
         kb.faq.append(row)

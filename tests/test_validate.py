@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import KB
 
 
@@ -207,3 +208,46 @@ def test_an_unreadable_fetched_record_is_named(data_copy: Path, built: Path) -> 
     records.mkdir(parents=True, exist_ok=True)
     (records / "zz-gone.json").symlink_to(data_copy / "nowhere.json")
     assert_rejected(data_copy.parent, built, "zz-gone.json", "No such file")
+
+
+def test_a_file_that_cannot_be_parsed_comes_first_without_its_follow_on_errors(
+    data_copy: Path, built: Path
+) -> None:
+    linked = {cid for entry in yaml.safe_load((data_copy / "faq.yml").read_text())
+              for cid in entry.get("claims") or []}  # fmt: skip
+    path = next(  # a claim file the FAQ links into
+        p for p in sorted((data_copy / "claims").glob("*.yml"))
+        if linked & {c["id"] for c in yaml.safe_load(p.read_text())}
+    )  # fmt: skip
+    with path.open("a") as f:
+        f.write("- id: broken\n  statement: [unclosed\n")
+    (data_copy / "claims" / "zz-unrelated.yml").write_text(  # a real missing reference stays listed
+        "- id: unrelated-claim\n  statement: s\n  topic: pain\n  measure: count\n"
+        "  status: unverified\n  notes: n\n  superseded_by: no-such-claim\n"
+        "  curated_on: 2026-11-24\n  curated_by: t\n"
+    )
+    err = assert_rejected(data_copy.parent, built, "YAML syntax error")
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors[0].startswith(f"error: data/claims/{path.name}:"), err
+    assert [e for e in errors if "no claim" in e] == [
+        "error: data/claims/zz-unrelated.yml:1: claims[unrelated-claim].superseded_by: "
+        "no claim 'no-such-claim'"
+    ], err
+    assert f"references to what data/claims/{path.name} defines, which could not be read" in err
+    assert "2 problem(s) found" in err
+    assert run_kb("validate", "--data", "data", cwd=data_copy.parent).stderr == err
+
+
+def test_a_bad_doi_is_one_problem_not_two(data_copy: Path, built: Path) -> None:
+    (data_copy / "claims" / "zz-bad-doi.yml").write_text(
+        "- id: bad-doi-claim\n  statement: s\n  topic: pain\n  measure: count\n  status: verified\n"
+        "  source_doi: 11.1234/not-a-doi\n  verified_against: https://example.org\n"
+        "  curated_on: 2026-11-24\n  curated_by: t\n"
+    )
+    err = assert_rejected(
+        data_copy.parent,
+        built,
+        "data/claims/zz-bad-doi.yml:6: claims[bad-doi-claim].source_doi: not a DOI",
+    )
+    assert "a verified claim needs it" not in err
+    assert "1 problem(s) found" in err
