@@ -38,6 +38,7 @@ KEPT_HEADERS = (
 # whose requests first reach it; a host only ever reached through a redirect starts from STRICT.
 DEFAULT_LIMITS = {
     "crossref": (5, 1.0, 1),  # Crossref public pool: 5 req/s, 1 in flight
+    "crossref-updates": (5, 1.0, 1),  # the notices list, on the same host
     "doi.org": (5, 1.0, 1),  # the DOI resolver publishes no limit: as strict as Crossref
     "openalex": (10, 1.0, 3),  # OpenAlex documents 10 req/s at most
 }

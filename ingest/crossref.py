@@ -1,4 +1,7 @@
-"""Crossref REST API: `GET {KB_CROSSREF_URL}/works/{doi}` -> the fields of our record."""
+"""Crossref REST API: `GET {KB_CROSSREF_URL}/works/{doi}` -> the fields of our record, and
+`GET {KB_CROSSREF_URL}/works?filter=updates:{doi}` -> the notices (retractions, corrections, ...)
+that update the work: a notice's `update-to` may be all that says so when the work's own record
+carries no `updated-by`."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from .client import Client, Reply
 from .record import clean_abstract, clean_inline, date_from_parts, first, notice, person_name
 
 SERVICE = "crossref"
+UPDATES_SERVICE = "crossref-updates"  # the notices list: stored apart, paced with Crossref
 DEFAULT_URL = "https://api.crossref.org"
 
 
@@ -102,3 +106,30 @@ def fetch_work(client: Client, doi: str) -> Reply:
 def fields_from(body: dict[str, Any]) -> dict[str, Any]:
     """The record fields of a /works/{doi} answer that passed `work_problem`."""
     return parse_work(body["message"])
+
+
+def work_list_problem(body: Any) -> str | None:
+    """What is wrong with a /works?filter=... answer, if anything: it must list works."""
+    if problem := _envelope_problem(body, "work-list"):
+        return problem
+    items = (
+        (body.get("message") or {}).get("items") if isinstance(body.get("message"), dict) else None
+    )
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        return "`message.items` is not a list of works"
+    return None
+
+
+def fetch_updates(client: Client, doi: str) -> Reply:
+    """The notices that update `doi` (paced with the other Crossref requests: same host)."""
+    params = {"filter": f"updates:{doi}", "rows": "100"}
+    if client.mailto:
+        params["mailto"] = client.mailto
+    return client.get(
+        UPDATES_SERVICE, f"{base_url()}/works", params=params, check=work_list_problem
+    )
+
+
+def notices_from(body: dict[str, Any], doi: str) -> list[dict[str, Any]]:
+    """The notices of a /works?filter=updates:{doi} answer that passed `work_list_problem`."""
+    return parse_update_to(body["message"]["items"], doi)

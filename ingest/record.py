@@ -161,23 +161,36 @@ def most_serious(notices: list[dict[str, Any]]) -> str | None:
 
 
 def merge_records(
-    doi: str, parts: list[tuple[str, dict[str, Any]]], retrieved_at: str
+    doi: str,
+    parts: list[tuple[str, dict[str, Any]]],
+    retrieved_at: str,
+    notices: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """One record from each service's parsed fields, first service first; later ones fill gaps."""
+    """One record from each service's parsed fields, first service first; later ones fill gaps.
+
+    `notices` are those found apart from the work's own record (Crossref's `update-to` list);
+    with its `updated-by` they are counted once each. A service that only flags the work as
+    retracted (OpenAlex `is_retracted`) adds a retraction when no notice says so.
+    """
     record: dict[str, Any] = {"doi": doi.lower(), "retrieved_at": retrieved_at, "fetched_from": []}
-    notices: list[dict[str, Any]] = []
+    found: list[dict[str, Any]] = []
+    retracted_by: list[str] = []
     for service, fields in parts:
         record["fetched_from"].append(service)
         for key in RECORD_FIELDS:
             if record.get(key) in (None, "", []) and fields.get(key) not in (None, "", []):
                 record[key] = fields[key]
-        notices += fields.get("update_notices") or []
-        if fields.get("is_retracted") and not any(n["type"] == "retraction" for n in notices):
-            notices.append(
+        found += fields.get("update_notices") or []
+        if fields.get("is_retracted"):
+            retracted_by.append(service)
+    found += notices or []
+    for service in retracted_by:
+        if not any(n["type"] == "retraction" for n in found):
+            found.append(
                 {"doi": None, "type": "retraction", "date": None, "source": service,
                  "record_id": None}
             )  # fmt: skip
-    record["update_notices"] = merge_notices(notices)
+    record["update_notices"] = merge_notices(found)
     record["update_status"] = most_serious(record["update_notices"])
     return record
 

@@ -196,8 +196,12 @@ def resolve(
         outcome = Outcome(doi, "failed", errors=answers.errors)
         outcome.connect_failed = replies[0].connect_failed
         return _kept(outcome, previous)
+    notices: list[dict[str, Any]] = []
     if replies[0].ok:
         parts.append((crossref.SERVICE, crossref.fields_from(replies[0].body)))
+        replies.append(crossref.fetch_updates(client, doi))
+        if (body := answers.body(replies[-1])) is not None:
+            notices = crossref.notices_from(body, doi)
     else:  # not registered with Crossref: another agency may know it
         replies.append(doi_org.fetch_csl(client, doi))
         if (body := answers.body(replies[-1])) is not None:
@@ -216,7 +220,7 @@ def resolve(
     retrieved_at = _now()
     for reply in replies:
         store.save_raw(data_dir, doi, reply, retrieved_at)
-    record = merge_records(doi, parts, retrieved_at)
+    record = merge_records(doi, parts, retrieved_at, notices)
     changed = store.save_record(data_dir, record)
     status = "partial" if answers.errors else "fetched" if changed else "unchanged"
     return _describe(Outcome(doi, status, errors=answers.errors), record, curated)

@@ -10,7 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from conftest import KB, REPO, free_port
@@ -18,7 +18,7 @@ from conftest import KB, REPO, free_port
 from ingest import ingest
 from ingest.doi_org import CSL_JSON
 from ingest.report import render_text
-from ingest.standin import CROSSREF, Canned, StandIn, work_list
+from ingest.standin import CROSSREF, OPENALEX, Canned, StandIn, work_list
 from ingest.store import raw_path, record_path
 from kb import build
 
@@ -44,6 +44,26 @@ def crossref_work(doi: str, **changes: object) -> Canned:
     body["message"]["DOI"] = doi
     body["message"].update(changes)
     return Canned(body=json.dumps(body).encode())
+
+
+def notice_work(notice_doi: str, *updates: dict) -> dict:
+    """A Crossref notice work (a retraction, a correction...), shaped like the recorded works,
+    whose `update-to` points at the works it updates."""
+    work = copy.deepcopy(TEMPLATE["message"])
+    for key in ("abstract", "reference", "author", "updated-by"):
+        work.pop(key, None)
+    label = updates[0]["type"].replace("_", " ").capitalize()
+    work.update(DOI=notice_doi, title=[f"{label} notice"], **{"update-to": list(updates)})
+    return work
+
+
+def update_to(target: str, kind: str, source: str = "publisher", **extra: object) -> dict:
+    """One `update-to` entry as Crossref serves it (Retraction Watch adds a `record-id`)."""
+    updated = {"date-parts": [[2026, 2, 1]], "date-time": "2026-02-01T00:00:00Z",
+               "timestamp": 1769904000000}  # fmt: skip
+    label = kind.replace("_", " ").capitalize()
+    return {"updated": updated, "DOI": target, "type": kind, "source": source, "label": label,
+            **extra}  # fmt: skip
 
 
 @pytest.fixture
@@ -72,7 +92,8 @@ def run_kb(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_requests_keep_to_the_advertised_rate_and_concurrency(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: tuple[int, float, int]
 ) -> None:
-    dois = [f"10.5555/pace.{i}" for i in range(limits[0] + 10)]
+    # two Crossref requests per DOI (the work, the notices that update it): more than one window
+    dois = [f"10.5555/pace.{i}" for i in range(limits[0] // 2 + 4)]
     with StandIn(limits={"crossref": limits, "openalex": limits}) as server:
         for key, value in server.env().items():
             monkeypatch.setenv(key, value)
@@ -82,12 +103,12 @@ def test_requests_keep_to_the_advertised_rate_and_concurrency(
         result = ingest(dois, tmp_path / "data", **FAST)
         elapsed = time.monotonic() - started
     assert result.count("fetched") == len(dois)
-    for service in ("crossref", "openalex"):
-        assert server.count(service) == len(dois)
-        assert server.max_in_window(service, limits[1]) <= limits[0]
-        assert server.max_in_flight(service) <= limits[2]
+    assert server.count("crossref") == server.count("updates") == server.count("openalex")
+    for host in (CROSSREF, OPENALEX):
+        assert server.max_in_window(host, limits[1]) <= limits[0]
+        assert server.max_in_flight(host) <= limits[2]
     assert elapsed >= limits[1]  # more requests than one window allows: pacing had to wait
-    assert elapsed < 4 * len(dois) / limits[0] * limits[1]
+    assert elapsed < 4 * server.count(CROSSREF) / limits[0] * limits[1]
 
 
 def test_doi_org_fallbacks_served_by_crossref_share_its_pace(
@@ -282,6 +303,43 @@ def test_crossref_404_falls_back_to_doi_org_content_negotiation(
         f"/v1/works/{quote(doi, safe='')}/transform"
     )
     assert not raw_path(tmp_path, "crossref", doi).exists()  # the 404 is not kept
+
+
+def test_a_notice_listed_by_crossref_flags_a_work_whose_record_does_not_say_so(
+    stand_in: StandIn, tmp_path: Path
+) -> None:
+    silent, linked = "10.5555/retracted.silently", "10.5555/retracted.linked"
+    notice_doi = "10.5555/retraction.notice"
+    stand_in.add("crossref", silent, crossref_work(silent))  # no `updated-by` in its own record
+    stand_in.add("updates", silent, Canned(body=work_list([
+        notice_work(notice_doi, update_to(silent, "retraction"),
+                    update_to(silent, "retraction", "retraction-watch", **{"record-id": 61234})),
+        notice_work("10.5555/other.notice", update_to("10.5555/someone.else", "correction")),
+    ])))  # fmt: skip
+    # the same notice in the work's `updated-by` and in the list counts once
+    stand_in.add("crossref", linked, crossref_work(linked, **{"updated-by": [
+        update_to(notice_doi, "retraction")]}))  # fmt: skip
+    stand_in.add("updates", linked, Canned(body=work_list([
+        notice_work(notice_doi, update_to(linked, "retraction", "retraction-watch",
+                                          **{"record-id": 61234})),
+    ])))  # fmt: skip
+    result = ingest([silent, linked], tmp_path, **FAST)
+    expected = {"doi": notice_doi, "type": "retraction", "date": "2026-02-01",
+                "source": "publisher, retraction-watch", "record_id": "61234"}  # fmt: skip
+    for outcome in result.outcomes:
+        assert outcome.status == "fetched" and outcome.update_status == "retraction"
+        assert outcome.update_notices == [expected]
+        record = json.loads(record_path(tmp_path, outcome.doi).read_text())
+        assert record["update_status"] == "retraction"
+        raw = json.loads(raw_path(tmp_path, "crossref-updates", outcome.doi).read_text())
+        assert raw["body"]["message-type"] == "work-list"
+    assert stand_in.count("updates") == 2
+    assert f"updates:{silent}" in unquote(
+        next(h.path for h in stand_in.hits if h.service == "updates")
+    )
+
+    hits = stand_in.count()
+    assert ingest([silent], tmp_path, **FAST).requests == 0 and stand_in.count() == hits
 
 
 # ---------------------------------------------------------------- files and cache

@@ -155,3 +155,18 @@ def test_retry_after_seconds_and_http_date() -> None:
 
 def test_clean_abstract_handles_html_too() -> None:
     assert clean_abstract("<p>One &amp; <i>two</i>.</p><p>Three.</p>") == "One & two.\n\nThree."
+
+
+def test_recorded_answers_have_the_shape_each_service_promises() -> None:
+    for name in ("jor.1100150407", "srep16696", "esmoopen-2020-000776", "journal.pone.0033693"):
+        path = next((FIXTURES / "crossref").glob(f"works_10.*{name}.json"))
+        assert crossref.work_problem(json.loads(path.read_text())) is None
+    assert "status 'failed'" in crossref.work_problem(
+        load("crossref/works_400_validation_failure.json")
+    )
+    assert crossref.work_list_problem(load("crossref/works_10.1038_srep16696.json")) is not None
+    assert doi_org.csl_problem(load("doi_org/csl_10.1126_science.169.3946.635.json")) is None
+    assert (
+        openalex.work_problem(load("openalex/works_doi_10.1371_journal.pone.0000030.json")) is None
+    )
+    assert openalex.work_problem({"meta": {}, "results": []}) is not None
