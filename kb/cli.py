@@ -14,6 +14,7 @@ import sqlite_utils
 
 from .build import BuildError, build, check
 from .loader import Problem
+from .search import SearchError
 from .search import search as search_claims
 from .validate import triage
 
@@ -115,7 +116,10 @@ def build_cmd(data_dir: Path, db_path: Path) -> None:
 @cli.command(name="search")
 @click.argument("query")
 @DB_OPTION
-@click.option("--limit", default=20, show_default=True, help="Most results to show.")
+@click.option(
+    "--limit", default=20, show_default=True, type=click.IntRange(min=1),
+    help="Most results to show (at least 1).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print results as a JSON list.")
 def search_cmd(query: str, db_path: Path, limit: int, as_json: bool) -> None:
     """Search claims by relevance. Every word must match; stems match too (lesion ~ lesions).
@@ -123,12 +127,16 @@ def search_cmd(query: str, db_path: Path, limit: int, as_json: bool) -> None:
     \b
     Examples:
       kb search "weight-bearing pain"
-      kb check draft.md      fact-check an article draft
       kb search CTX-I --json
     """
     if not db_path.exists():
         raise click.ClickException(f"{db_path} not found: run `kb build` first")
-    results = search_claims(sqlite_utils.Database(db_path), query, limit=limit)
+    try:
+        results = search_claims(sqlite_utils.Database(db_path), query, limit=limit)
+    except SearchError as exc:
+        raise click.ClickException(
+            f"{db_path} is {exc}: point --db at the database `kb build` wrote"
+        ) from None
     if as_json:
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
         return
