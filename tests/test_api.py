@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import httpx
@@ -13,8 +14,9 @@ import pytest
 from datasette.app import Datasette
 from test_web import METADATA, RETRACTED_DOI, hostile_data
 
+from kb.serve import PUBLIC_SETTINGS
 from kb.web.contract import CLAIM_LOOKUP, FAQ_ENTRY, SOURCE_LOOKUP, STATUSES, problems
-from kb.web.middleware import cors_origins, refused_path
+from kb.web.middleware import CACHE_ENTRIES, cors_origins, refused_path
 
 FAQ = "/kb/faq.json?_shape=array&_json=claims"
 
@@ -49,6 +51,11 @@ def retracted_ds(tmp_path_factory: pytest.TempPathFactory) -> Datasette:
     data = shutil.copytree(Path(__file__).resolve().parents[1] / "data", root / "data")
     build(hostile_data(data), root / "kb.db")
     return Datasette([str(root / "kb.db")], metadata=METADATA)
+
+
+def public_settings() -> dict:
+    """PUBLIC_SETTINGS as Datasette's constructor takes them."""
+    return {k: int(v) if v.isdigit() else v == "on" for k, v in PUBLIC_SETTINGS.items()}
 
 
 def build_id(db: Path) -> str:
@@ -253,3 +260,70 @@ def test_docs_describe_every_endpoint_and_contract_field() -> None:
     for field in [*FAQ_ENTRY, *CLAIM, *SOURCE, *CLAIM_LOOKUP, *SOURCE_LOOKUP]:
         assert f'"{field}"' in docs, field
     assert "new path" in docs  # the versioning rule
+
+
+def test_head_then_get_returns_the_whole_body(kb_db: Path) -> None:
+    ds = Datasette(immutables=[str(kb_db)], metadata=METADATA, settings=public_settings())
+    for path in (
+        FAQ,
+        f"{FAQ}&id=what-is-a-bml",
+        "/kb/claim.json?id=aso2021-medial-wb-pain&_shape=array",
+    ):
+        head = request(ds, "HEAD", path)
+        assert head.status_code == 200 and head.content == b"", path
+        full = get(ds, path)
+        assert full.status_code == 200 and full.json(), path
+        assert get(ds, path).content == full.content, path
+
+
+def test_304_only_where_a_200_would_be_sent(kb_db: Path) -> None:
+    ds = Datasette(immutables=[str(kb_db)], metadata=METADATA, settings=public_settings())
+    etag = get(ds, FAQ).headers["etag"]
+    for tag in ("*", etag):
+        ask = {"If-None-Match": tag}
+        assert get(ds, "/kb.json?sql=select+1", headers=ask).status_code == 403
+        assert get(ds, "/kb/nosuch.json", headers=ask).status_code == 404
+        assert get(ds, "/kb/claim.json?_shape=array&id=x", headers=ask).status_code == 304
+        for path in (FAQ, f"{FAQ}&id=what-is-a-bml"):  # cached, and not yet cached
+            assert get(ds, path, headers=ask).status_code == 304, (tag, path)
+
+
+def test_the_faq_stays_cached_whatever_else_is_asked(kb_db: Path) -> None:
+    ds = Datasette(immutables=[str(kb_db)], metadata=METADATA, settings=public_settings())
+    assert get(ds, FAQ).headers.get("x-kb-cache") == "hit"  # warmed on the first request
+    for i in range(CACHE_ENTRIES + 20):  # more distinct searches than the cache holds
+        assert get(ds, f"/kb/search.json?_shape=array&q=pain+{i}").status_code == 200
+    for path in (FAQ, "/-/faq.jsonld", "/-/faq.jsonld?article=bml-signal",
+                 "/kb/faq.json?_json=claims&_shape=array"):  # fmt: skip
+        assert get(ds, path).headers.get("x-kb-cache") == "hit", path
+
+
+SLOW = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
+
+
+def test_a_flood_of_slow_searches_cannot_starve_the_faq(kb_db: Path) -> None:
+    """20 requests that each hold an SQL thread for the whole time limit, and meanwhile a FAQ
+    request the cache cannot answer: it gets a thread at once; the flood queues or gets 503."""
+    kb = METADATA["databases"]["kb"]
+    metadata = {**METADATA, "databases": {"kb": {**kb, "queries": {**kb["queries"], "slow": SLOW}}}}
+    ds = Datasette(immutables=[str(kb_db)], metadata=metadata, settings=public_settings())
+
+    async def scenario():
+        await ds.client.get("/-/versions.json")  # startup and warming
+
+        async def faq():
+            await asyncio.sleep(0.1)  # the flood holds every slot by now
+            t0 = time.perf_counter()
+            response = await ds.client.get(f"{FAQ}&_bust=1")
+            return response, time.perf_counter() - t0
+
+        flood = [ds.client.get(f"/kb/slow.json?_shape=array&n={i}") for i in range(20)]
+        return await asyncio.gather(faq(), *flood)
+
+    (faq, seconds), *flood = asyncio.run(scenario())
+    assert faq.status_code == 200 and faq.json()
+    assert seconds < 0.5, f"the FAQ waited {seconds:.2f} s behind slow searches"
+    assert faq.headers["x-kb-cache"] == "miss"  # it did need a query
+    assert {r.status_code for r in flood} <= {400, 503}  # 400: the time limit stopped it
+    busy = [r for r in flood if r.status_code == 503]
+    assert busy and all(r.headers["retry-after"] == "1" for r in busy)

@@ -123,3 +123,59 @@ def test_public_cors_preflight(public_server: str) -> None:
     evil = httpx.options(f"{public_server}/kb/faq.json", headers={**ask, "Origin": "https://e.x"},
                          timeout=10)  # fmt: skip
     assert evil.status_code == 403
+
+
+def test_public_head_then_get_returns_the_whole_body(public_server: str) -> None:
+    for path in (f"{FAQ}&id=what-is-a-bml", "/kb/claim.json?id=aso2021-medial-wb-pain&_shape=array",
+                 "/kb/source.json?doi=10.1186/s13075-021-02422-0&_shape=array"):  # fmt: skip
+        head = httpx.head(public_server + path, timeout=10)
+        assert head.status_code == 200 and head.content == b"", path
+        get = httpx.get(public_server + path, timeout=10)
+        assert get.status_code == 200 and get.json(), path
+        again = httpx.get(public_server + path, timeout=10)  # now from the cache
+        assert again.content == get.content and again.headers["x-kb-cache"] == "hit", path
+        head_hit = httpx.head(public_server + path, timeout=10)
+        assert head_hit.status_code == 200 and head_hit.content == b"", path
+        assert head_hit.headers["content-length"] == str(len(get.content)), path
+
+
+def test_public_304_only_where_a_200_would_be_sent(public_server: str) -> None:
+    etag = httpx.get(public_server + FAQ, timeout=10).headers["etag"]
+    for tag in ("*", etag):
+        ask = {"If-None-Match": tag}
+        refused = httpx.get(f"{public_server}/kb.json?sql=select+1", headers=ask, timeout=10)
+        assert refused.status_code == 403, tag
+        missing = httpx.get(f"{public_server}/kb/nosuch.json", headers=ask, timeout=10)
+        assert missing.status_code == 404, tag
+        no_row = httpx.get(f"{public_server}/kb/claims/no-such-claim.json", headers=ask, timeout=10)
+        assert no_row.status_code == 404, tag
+        fresh = httpx.get(f"{public_server}{FAQ}&id=why-do-bmls-hurt", headers=ask, timeout=10)
+        assert fresh.status_code == 304 and fresh.content == b"", tag  # a 200: so 304
+
+
+def test_public_json_is_shareable_by_a_cdn_and_never_sniffed(public_server: str) -> None:
+    for path in (FAQ, "/-/faq.jsonld", "/kb/claim.json?id=aso2021-medial-wb-pain&_shape=array"):
+        response = httpx.get(public_server + path, headers={"Accept-Encoding": "gzip"}, timeout=10)
+        assert response.headers["vary"] == "Origin, Accept-Encoding", path
+        assert response.headers["cache-control"].startswith("public"), path
+        assert response.headers["x-content-type-options"] == "nosniff", path
+    for path in ("/", "/kb/claims", "/kb/nosuch.json"):
+        response = httpx.get(public_server + path, timeout=10)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+
+
+def test_public_does_not_reveal_the_database_path(public_server: str) -> None:
+    for path in ("/-/databases.json", "/-/databases"):
+        response = httpx.get(public_server + path, timeout=10)
+        assert response.status_code == 403 and "kb.db" not in response.text, path
+    for path in ("/kb.json", "/-/metadata.json", "/-/settings.json", "/-/versions.json"):
+        response = httpx.get(public_server + path, timeout=10)
+        assert response.status_code == 200 and "kb.db" not in response.text, path
+
+
+def test_public_warms_the_website_api_before_serving(public_server: str) -> None:
+    # Never asked for before in this session: answered from memory all the same, because
+    # `kb serve --public` fetched and pinned the website's FAQ URLs before it took a connection.
+    for path in (f"{FAQ}&article=bml-signal", "/-/faq.jsonld?article=bml-signal"):
+        response = httpx.get(public_server + path, timeout=10)
+        assert response.status_code == 200 and response.headers["x-kb-cache"] == "hit", path

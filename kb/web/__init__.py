@@ -4,6 +4,7 @@ layer that serves the JSON API in public (CORS, caching by build id, gzip, path 
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 import markupsafe
 from datasette import hookimpl
@@ -16,6 +17,7 @@ from .provenance import claim_provenance, kb_overview
 
 STATUS_CLASS = {"verified": "ok", "unverified": "warn", "disputed": "bad", "deprecated": "gone"}
 DEV_BUILD_TTL = 2.0  # seconds a mutable database's build id is trusted before it is read again
+WARM_ARTICLES = 50  # articles whose FAQ URLs are warmed and pinned at startup
 
 
 def kb_database(datasette):
@@ -129,8 +131,33 @@ def asgi_wrapper(datasette):
     def max_age() -> int:
         return int(datasette.setting("default_cache_ttl") or 0)
 
+    async def warm_urls() -> list[str]:
+        """Each article's FAQ and FAQ JSON-LD, as the website asks for them (the whole FAQ and
+        its JSON-LD are always warmed)."""
+        db = kb_database(datasette)
+        if db is None:
+            return []
+        try:
+            rows = await db.execute(
+                "select distinct article_id from faq where article_id is not null "
+                f"order by article_id limit {WARM_ARTICLES}"
+            )
+        except Exception:
+            return []
+        urls = []
+        for (article,) in rows:
+            q = quote(str(article), safe="")
+            urls += [f"/kb/faq.json?_shape=array&_json=claims&article={q}",
+                     f"/-/faq.jsonld?article={q}"]  # fmt: skip
+        return urls
+
+    def sql_threads() -> int:
+        return int(datasette.setting("num_sql_threads") or 1)
+
     def wrap(app):
-        return KBMiddleware(app, origins_from(datasette), build_id, is_public, max_age)
+        return KBMiddleware(
+            app, origins_from(datasette), build_id, is_public, max_age, warm_urls, sql_threads
+        )
 
     return wrap
 

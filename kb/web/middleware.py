@@ -1,27 +1,40 @@
-"""The ASGI layer in front of Datasette: refuse redirect tricks, CORS and caching for JSON, gzip.
+"""The ASGI layer in front of Datasette: refuse redirect tricks, CORS and caching for JSON, gzip, and
+keep slow searches from starving the website's API.
 
-Order, outermost first: path guard → preflight → conditional GET (304) → response headers → gzip.
+Order, outermost first: nosniff → path guard → preflight → (public) refusals → response cache and
+conditional GET (304) → bounded slots for heavy requests → response headers → gzip.
 
 - Paths starting with `/\\`, `//` or `/%5C` are refused: Datasette 0.65 answers `/\\example.com/`
   with a redirect to `/\\example.com`, which browsers follow to another site (an open redirect).
+- Every response gets `X-Content-Type-Options: nosniff`.
 - CORS only for JSON (`*.json`, `*.jsonld`), only for the configured origins; HTML never gets it.
 - Every JSON response says which build it came from (`X-KB-Build`). When the database is immutable
-  (`kb serve --public`), JSON also gets `Cache-Control: public` and a weak ETag from the build id, and
-  a matching `If-None-Match` is answered 304 without running a query: the data only changes with a
-  rebuild, which changes the build id.
-- In public mode, JSON responses (200, under 256 KB) are kept in a small in-memory LRU keyed by host,
-  path and query: they cannot change until a rebuild restarts the process, so the FAQ is answered
-  without a database query, and a flood of slow searches cannot starve it of SQL threads.
+  (`kb serve --public`), a 200 JSON response also gets `Cache-Control: public`, a weak ETag from the
+  build id and `Vary: Origin, Accept-Encoding` (a public instance has no login, so Datasette's
+  `Vary: Cookie, Authorization` would only stop CDNs sharing the response). A matching
+  `If-None-Match` is answered 304 only where the answer would be that 200: from the cache, or by
+  turning the app's own 200 into a 304. A request that fails still fails.
+- In public mode, complete 200 GET JSON responses are cached in memory (`ResponseCache`): they cannot
+  change until a rebuild restarts the process. The website's API URLs (the FAQ and its JSON-LD) are
+  fetched once at startup and pinned: other traffic cannot evict them and no body-size cap applies.
+  HEAD is answered from a cached GET when there is one, and never stored.
+- In public mode, requests that can run slow SQL (table pages and searches, `/-/check`) share
+  `sql_threads - 1` slots (`HeavyGate`): a flood of them queues, or gets 503 with `Retry-After`, while
+  at least one SQL thread stays free for the API lookups, the FAQ and Datasette's own pages.
+- `/-/databases(.json)`, which shows the database's path on the server, is refused in public mode.
 - gzip for text and JSON bodies of 1 KB or more sent in one piece, when the client accepts it. A few
   lines of `zlib`, so no dependency; streamed bodies pass through as they are.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 Scope = dict[str, Any]
@@ -38,8 +51,14 @@ GZIP_MIN_BYTES = 1024
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 ALLOWED_REQUEST_HEADERS = "If-None-Match, Accept, Accept-Language, Content-Language"
 EXPOSED_HEADERS = "ETag, X-KB-Build"
-CACHE_ENTRIES = 256
-CACHE_MAX_BODY = 256 * 1024
+PUBLIC_VARY = b"Origin, Accept-Encoding"
+CACHE_ENTRIES = 256  # the LRU: responses other than the pinned API URLs
+CACHE_MAX_BODY = 256 * 1024  # per LRU entry
+PINNED_MAX_BODY = 16 * 1024 * 1024  # per pinned entry: the whole FAQ of a large KB still fits
+HEAVY_QUEUE = 32  # heavy requests waiting for a slot; more are refused at once
+HEAVY_WAIT_S = 1.0  # how long a heavy request waits for a slot before it gets 503
+RETRY_AFTER_S = 1
+REFUSED_IN_PUBLIC = (b"/-/databases", b"/-/databases.json")
 
 # The website API: columns that hold JSON and are always returned parsed (as if `_json=` were given).
 API_JSON_COLUMNS: dict[bytes, tuple[str, ...]] = {
@@ -47,6 +66,18 @@ API_JSON_COLUMNS: dict[bytes, tuple[str, ...]] = {
     b"/kb/claim.json": ("source",),
     b"/kb/source.json": ("claim_ids",),
 }
+# Responses that do not depend on the Host header (no absolute URLs in them): cached across hosts.
+API_PATHS = (*API_JSON_COLUMNS, b"/-/faq.jsonld")
+# A table or query page (`/db/name`, `/db/name.json`): may run slow SQL (search, count, facets).
+HEAVY_PATH = re.compile(rb"^/[^/]+/[^/]+$")
+HEAVY_EXTRA = (b"/-/check", b"/-/check.json")
+
+# The URLs warmed at startup and pinned in the cache (per article ones come from the plugin).
+WARM_URLS = (
+    "/kb/faq.json?_shape=array&_json=claims",
+    "/kb/faq.json?_shape=array",
+    "/-/faq.jsonld",
+)
 
 
 def cors_origins(env: str | None, configured: Iterable[str] | None) -> tuple[str, ...]:
@@ -66,6 +97,25 @@ def refused_path(raw_path: bytes, path: str) -> bool:
         or head.startswith((b"//", b"/\\", b"/%5c", b"/%2f"))
         or "\\" in path
     )
+
+
+def is_heavy(raw_path: bytes) -> bool:
+    """Requests that can hold an SQL thread for the whole time limit: table and query pages other
+    than the website's API lookups, and the fact-checker."""
+    if raw_path in HEAVY_EXTRA:
+        return True
+    return (
+        not raw_path.startswith(b"/-/")
+        and raw_path not in API_JSON_COLUMNS
+        and HEAVY_PATH.match(raw_path) is not None
+    )
+
+
+def cache_key(host: bytes | None, raw_path: bytes, query: bytes) -> tuple:
+    """The same request in any parameter order gets the same key (a stable sort keeps the order of
+    repeated parameters, which is all Datasette reads from them)."""
+    params = tuple(sorted((p for p in query.split(b"&") if p), key=lambda p: p.partition(b"=")[0]))
+    return (None if raw_path in API_PATHS else host, raw_path, params)
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -89,7 +139,7 @@ def _accepts_gzip(accept_encoding: bytes) -> bool:
     return False
 
 
-async def _plain(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]] = ()):
+async def _plain(send: Send, status: int, text: str, headers: Iterable[tuple[bytes, bytes]] = ()):
     body = text.encode("utf-8")
     await send(
         {
@@ -105,8 +155,89 @@ async def _plain(send: Send, status: int, text: str, headers: list[tuple[bytes, 
     await send({"type": "http.response.body", "body": body})
 
 
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _discard(message: Message) -> None:
+    return None
+
+
+@dataclass
+class Entry:
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class ResponseCache:
+    """Complete 200 GET JSON responses: pinned keys (the website's API URLs) are never evicted and
+    take bodies up to PINNED_MAX_BODY; everything else shares an LRU of small bodies."""
+
+    def __init__(self, entries: int = CACHE_ENTRIES, max_body: int = CACHE_MAX_BODY):
+        self.entries = entries
+        self.max_body = max_body
+        self.pinned_keys: set[tuple] = set()
+        self.pinned: dict[tuple, Entry] = {}
+        self.lru: OrderedDict[tuple, Entry] = OrderedDict()
+
+    def get(self, key: tuple) -> Entry | None:
+        if key in self.pinned:
+            return self.pinned[key]
+        hit = self.lru.get(key)
+        if hit is not None:
+            self.lru.move_to_end(key)
+        return hit
+
+    def put(self, key: tuple, entry: Entry) -> None:
+        if key in self.pinned_keys:
+            if len(entry.body) <= PINNED_MAX_BODY:
+                self.pinned[key] = entry
+            return
+        if len(entry.body) > self.max_body:
+            return
+        self.lru[key] = entry
+        self.lru.move_to_end(key)
+        while len(self.lru) > self.entries:
+            self.lru.popitem(last=False)
+
+
+class HeavyGate:
+    """At most `slots` heavy requests at a time; up to HEAVY_QUEUE wait (each at most HEAVY_WAIT_S)
+    and the rest are refused. The semaphore belongs to the event loop that first used it: a new loop
+    (as each test's `asyncio.run` brings) gets a new one."""
+
+    def __init__(self, slots: Callable[[], int]):
+        self.slots = slots
+        self.waiting = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sem: asyncio.Semaphore | None = None
+
+    def semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._sem is None or self._loop is not loop:
+            self._loop, self._sem = loop, asyncio.Semaphore(max(1, self.slots()))
+        return self._sem
+
+    async def acquire(self) -> bool:
+        sem = self.semaphore()
+        if sem.locked() and self.waiting >= HEAVY_QUEUE:
+            return False
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(sem.acquire(), HEAVY_WAIT_S)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self.waiting -= 1
+
+    def release(self) -> None:
+        assert self._sem is not None
+        self._sem.release()
+
+
 class KBMiddleware:
-    """Wraps the Datasette ASGI app. `build_id` and `is_public` are async callables from the plugin."""
+    """Wraps the Datasette ASGI app. `build_id`, `warm_urls` are async callables from the plugin."""
 
     def __init__(
         self,
@@ -115,13 +246,18 @@ class KBMiddleware:
         build_id: Callable[[], Awaitable[str | None]],
         is_public: Callable[[], bool],
         max_age: Callable[[], int],
+        warm_urls: Callable[[], Awaitable[list[str]]] | None = None,
+        sql_threads: Callable[[], int] = lambda: 3,
     ):
         self.app = app
         self.origins = tuple(origins)
         self.build_id = build_id
         self.is_public = is_public
         self.max_age = max_age
-        self.cache: OrderedDict[tuple, tuple[int, list, bytes]] = OrderedDict()
+        self.warm_urls = warm_urls
+        self.cache = ResponseCache()
+        self.gate = HeavyGate(lambda: sql_threads() - 1)
+        self.warmed = False
 
     def allowed_origin(self, origin: bytes | None) -> bytes | None:
         if not origin:
@@ -132,9 +268,15 @@ class KBMiddleware:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self.warm_on_startup(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, self.nosniff(send))
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = (scope.get("raw_path") or scope["path"].encode("utf-8")).partition(b"?")[0]
         if refused_path(raw_path, scope["path"]):
             await _plain(send, 400, "Bad request: this path is not allowed.\n")
@@ -146,57 +288,118 @@ class KBMiddleware:
         if method == "OPTIONS" and is_json and b"access-control-request-method" in headers:
             await self.preflight(send, origin, headers)
             return
+        public = self.is_public()
+        if public and raw_path in REFUSED_IN_PUBLIC:
+            await _plain(send, 403, "Forbidden: not available on a public instance.\n")
+            return
+        if public and not self.warmed:
+            await self.warm()
         if is_json and raw_path in API_JSON_COLUMNS:
             scope = self.with_json_columns(scope, API_JSON_COLUMNS[raw_path])
         build = await self.build_id() if is_json else None
-        public = self.is_public()
         etag = f'W/"kb-{build}"'.encode() if build and public else None
-        if (
+        not_modified = bool(
             etag
             and method in ("GET", "HEAD")
             and _etag_matches(headers.get(b"if-none-match", b""), etag)
-        ):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 304,
-                    "headers": self.json_headers(build, etag, origin),
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
-        gzip_ok = method != "HEAD" and _accepts_gzip(headers.get(b"accept-encoding", b""))
-        send = self.gzip_send(send) if gzip_ok else send
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = list(message.get("headers", []))
-                ctype = dict((k.lower(), v) for k, v in response_headers).get(b"content-type", b"")
-                if ctype.startswith(JSON_TYPES):
-                    ok = message["status"] == 200
-                    drop = {b"cache-control"} if (ok and etag) else set()
-                    drop |= {b"access-control-allow-origin"}  # only ours, never Datasette's `*`
-                    response_headers = [
-                        (k, v) for k, v in response_headers if k.lower() not in drop
-                    ]
-                    response_headers += self.json_headers(build, etag if ok else None, origin)
-                message = dict(message, headers=response_headers)
-            await send(message)
-
-        if not (public and is_json and method in ("GET", "HEAD")):
-            await self.app(scope, receive, send_with_headers)
-            return
-        key = (headers.get(b"host"), raw_path, scope.get("query_string", b""))
-        hit = self.cache.get(key)
+        )
+        cacheable = public and is_json and method in ("GET", "HEAD")
+        key = cache_key(headers.get(b"host"), raw_path, scope.get("query_string", b""))
+        hit = self.cache.get(key) if cacheable else None
+        gzip_ok = (
+            method != "HEAD"
+            and not not_modified
+            and _accepts_gzip(headers.get(b"accept-encoding", b""))
+        )
+        out = self.finish(
+            self.gzip_send(send) if gzip_ok else send,
+            send,
+            build,
+            etag,
+            origin,
+            public,
+            not_modified,
+            method == "HEAD",
+            ("hit" if hit else "miss") if cacheable else None,
+        )
         if hit is not None:
-            self.cache.move_to_end(key)
-            status, cached_headers, body = hit
-            await send_with_headers(
-                {"type": "http.response.start", "status": status, "headers": cached_headers}
-            )
-            await send_with_headers({"type": "http.response.body", "body": body})
+            length = [(b"content-length", str(len(hit.body)).encode())]
+            cached = [(k, v) for k, v in hit.headers if k.lower() != b"content-length"] + length
+            await out({"type": "http.response.start", "status": 200, "headers": cached})
+            await out({"type": "http.response.body", "body": hit.body})
             return
-        await self.app(scope, receive, self.recorder(key, send_with_headers))
+        if cacheable and method == "GET":
+            out = self.recorder(key, out)
+        if public and is_heavy(raw_path):
+            if not await self.gate.acquire():
+                await _plain(
+                    send,
+                    503,
+                    "Busy: too many searches at once. Try again in a moment.\n",
+                    [
+                        (b"retry-after", str(RETRY_AFTER_S).encode()),
+                        (b"cache-control", b"no-store"),
+                    ],
+                )
+                return
+            try:
+                await self.app(scope, receive, out)
+            finally:
+                self.gate.release()
+            return
+        await self.app(scope, receive, out)
+
+    def finish(
+        self,
+        send: Send,
+        raw_send: Send,
+        build: str | None,
+        etag: bytes | None,
+        origin: bytes | None,
+        public: bool,
+        not_modified: bool,
+        head: bool,
+        cache_status: str | None,
+    ) -> Send:
+        """Our headers on JSON responses; a 200 the client already has becomes a 304 (no body);
+        HEAD never carries a body."""
+        state = {"swallow": False}
+
+        async def out(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if state["swallow"]:
+                    return
+                if head:
+                    message = dict(message, body=b"")
+                await send(message)
+                return
+            if message["type"] != "http.response.start":
+                await send(message)
+                return
+            status = message["status"]
+            response_headers = list(message.get("headers", []))
+            ctype = dict((k.lower(), v) for k, v in response_headers).get(b"content-type", b"")
+            if not ctype.startswith(JSON_TYPES):
+                await send(message)
+                return
+            ok = status == 200
+            drop = {b"access-control-allow-origin"}  # only ours, never Datasette's `*`
+            if ok and etag:
+                drop.add(b"cache-control")
+            if public:
+                drop.add(b"vary")
+            kept = [(k, v) for k, v in response_headers if k.lower() not in drop]
+            ours = self.json_headers(build, etag if ok else None, origin, public, kept)
+            if cache_status:
+                ours.append((b"x-kb-cache", cache_status.encode()))
+            if ok and not_modified:
+                state["swallow"] = True
+                await raw_send({"type": "http.response.start", "status": 304, "headers": ours})
+                await raw_send({"type": "http.response.body", "body": b""})
+                return
+            await send(dict(message, headers=kept + ours))
+
+        return out
 
     def recorder(self, key: tuple, send: Send) -> Send:
         """Forward the response and keep it in the cache if it is a whole 200 JSON body."""
@@ -213,20 +416,27 @@ class KBMiddleware:
                     and not message.get("more_body", False)
                     and "body" not in parts
                     and ctype.startswith(JSON_TYPES)
-                    and len(body) <= CACHE_MAX_BODY
                 ):
-                    self.cache[key] = (200, parts["headers"], body)
-                    while len(self.cache) > CACHE_ENTRIES:
-                        self.cache.popitem(last=False)
+                    self.cache.put(key, Entry(parts["headers"], body))
                 parts["body"] = True
             await send(message)
 
         return record
 
     def json_headers(
-        self, build: str | None, etag: bytes | None, origin: bytes | None
+        self,
+        build: str | None,
+        etag: bytes | None,
+        origin: bytes | None,
+        public: bool = False,
+        existing: Iterable[tuple[bytes, bytes]] = (),
     ) -> list[tuple[bytes, bytes]]:
-        out = [(b"vary", b"Origin, Accept-Encoding")]
+        if public:
+            out = [(b"vary", PUBLIC_VARY)]
+        else:  # keep Datasette's Vary (Cookie, Authorization) in the same header
+            vary = [v.strip() for k, v in existing if k.lower() == b"vary" for v in v.split(b",")]
+            vary += [v for v in (b"Origin", b"Accept-Encoding") if v not in vary]
+            out = [(b"vary", b", ".join(v for v in vary if v))]
         if build:
             out.append((b"x-kb-build", build.encode()))
         if etag:
@@ -240,6 +450,65 @@ class KBMiddleware:
                 (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
             ]
         return out
+
+    # ------------------------------------------------------------ warming the website's API
+
+    async def warm(self) -> None:
+        """Fetch the website's API URLs through the app once and pin them in the cache."""
+        if self.warmed:
+            return
+        self.warmed = True
+        urls = list(WARM_URLS)
+        if self.warm_urls is not None:
+            urls += [u for u in await self.warm_urls() if u not in urls]
+        scopes = [self.internal_scope(url) for url in urls]
+        for scope in scopes:
+            raw_path = scope["raw_path"]
+            if raw_path in API_JSON_COLUMNS:
+                scope = self.with_json_columns(scope, API_JSON_COLUMNS[raw_path])
+            self.cache.pinned_keys.add(cache_key(None, raw_path, scope["query_string"]))
+        for scope in scopes:
+            await self.handle(scope, _no_body, _discard)
+
+    @staticmethod
+    def internal_scope(url: str) -> Scope:
+        path, _, query = url.partition("?")
+        return {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+            "query_string": query.encode(), "headers": [(b"host", b"localhost")],
+            "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 80),
+        }  # fmt: skip
+
+    def warm_on_startup(self, send: Send) -> Send:
+        """Warm before the server reports startup complete, i.e. before it accepts a connection."""
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete" and self.is_public():
+                try:
+                    await self.warm()
+                except Exception as exc:  # the instance still serves; the cache fills on demand
+                    print(f"kb: warming the API cache failed: {exc!r}", flush=True)
+            await send(message)
+
+        return wrapped
+
+    # ------------------------------------------------------------ small pieces
+
+    @staticmethod
+    def nosniff(send: Send) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() != b"x-content-type-options"
+                ]
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        return wrapped
 
     async def preflight(self, send: Send, origin: bytes | None, headers: dict[bytes, bytes]):
         wanted = headers.get(b"access-control-request-method", b"").decode("latin-1").upper()
