@@ -44,6 +44,10 @@ DEFAULT_LIMITS = {
 }
 STRICT = (5, 1.0, 1)
 MAX_REDIRECTS = 5
+# A connection is given at most this long, and one retry: an unreachable host is rarely reachable a
+# moment later, and the first DOI's verdict ("no network") should not take minutes.
+CONNECT_TIMEOUT = 10.0
+CONNECT_TRIES = 2
 # Safety margin on the rate window, so request arrival jitter never puts one request too many in a window.
 WINDOW_MARGIN = 0.05
 
@@ -185,7 +189,7 @@ class Client:
         self.tries, self.backoff, self.max_wait = max(1, tries), backoff, max_wait
         # Redirects are followed by `_send`, one paced hop at a time (see the module docstring).
         self.http = httpx.Client(
-            timeout=httpx.Timeout(timeout),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
             follow_redirects=False,
             headers={"User-Agent": f"bml-kb/{__version__} (kb ingest{contact})"},
         )
@@ -251,6 +255,8 @@ class Client:
             retry_after: float | None = None
             try:
                 response = self._send(service, request)
+            except httpx.ConnectTimeout:  # no answer to the connection at all: as good as refused
+                reply.error, reply.connect_failed = "cannot connect: timed out", True
             except httpx.TimeoutException as exc:
                 reply.error = f"timed out ({type(exc).__name__})"
             except httpx.ConnectError as exc:
@@ -269,12 +275,13 @@ class Client:
                 }
                 if response.status_code == 200:
                     if "json" not in response.headers.get("content-type", ""):
-                        reply.error = f"expected JSON, got {response.headers.get('content-type')!r}"
-                    else:
-                        try:
-                            reply.body = json.loads(response.content)
-                        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                            reply.error = f"invalid JSON (truncated?): {exc}"
+                        ctype = response.headers.get("content-type")
+                        reply.error = f"expected JSON, got {ctype!r}: {_snippet(response)}"
+                        return reply  # a page, not an API answer: asking again will not help
+                    try:
+                        reply.body = json.loads(response.content)
+                    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                        reply.error = f"invalid JSON (truncated?): {exc}"  # cut short: retried
                     if reply.error is None and check and (problem := check(reply.body)):
                         reply.error = f"unexpected answer: {problem}"
                     if reply.error is None or reply.body is not None:
@@ -286,7 +293,9 @@ class Client:
                 else:
                     reply.error = f"HTTP {response.status_code}: {_snippet(response)}"
                     return reply  # 4xx other than 429: asking again will not help
-            if attempt + 1 == self.tries:
+            if attempt + 1 >= (
+                min(self.tries, CONNECT_TRIES) if reply.connect_failed else self.tries
+            ):
                 break
             delay = self._delay(attempt)
             if retry_after is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import email.utils
 import json
+import socket
 import sqlite3
 import subprocess
 import time
@@ -414,6 +415,43 @@ def test_no_network_says_so_and_changes_nothing(data_copy: Path) -> None:
     assert result.returncode == 1
     assert "no network" in result.stdout and "nothing under data/ was changed" in result.stdout
     assert sorted(p for p in data_copy.rglob("*")) == before
+
+
+def test_an_unreachable_host_is_no_network_too(data_copy: Path) -> None:
+    """Connections that time out (a dropped SYN, a dead route) get the same verdict as refused ones."""
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(0)
+        url = f"http://127.0.0.1:{hole.getsockname()[1]}"
+        queued = [
+            socket.socket() for _ in range(3)
+        ]  # fill the accept queue: later SYNs are dropped
+        for sock in queued:
+            sock.setblocking(False)
+            sock.connect_ex(hole.getsockname())
+        env = {"KB_CROSSREF_URL": url, "KB_OPENALEX_URL": url, "KB_DOI_URL": url}
+        before = sorted(p for p in data_copy.rglob("*"))
+        started = time.monotonic()
+        result = run_kb("ingest", "--all", "--data", str(data_copy), "--timeout", "0.3", env=env)
+        elapsed = time.monotonic() - started
+        for sock in queued:
+            sock.close()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "no network" in result.stdout and "timed out" in result.stdout
+    assert result.stderr.count("timed out") <= 1  # not one line per DOI
+    assert sorted(p for p in data_copy.rglob("*")) == before
+    assert elapsed < 10
+
+
+def test_a_200_that_is_not_json_is_a_failure_asked_once(stand_in: StandIn, tmp_path: Path) -> None:
+    doi = "10.1038/srep16696"
+    maintenance = b"<html><body>Down for maintenance</body></html>"
+    stand_in.add("crossref", doi, Canned(body=maintenance, content_type="text/html"))
+    result = ingest([doi], tmp_path, **FAST)
+    assert result.outcomes[0].status == "failed" and result.exit_code == 1
+    assert "expected JSON, got 'text/html'" in result.outcomes[0].errors[0]
+    assert stand_in.count("crossref") == 1
+    assert not (tmp_path / "fetched").exists()
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
