@@ -362,6 +362,8 @@ def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pro
             )  # fmt: skip
         row["_file"], row["_line"] = path, rec.line
         row["_id_line"], row["_doi_line"] = rec.line_of("id"), rec.line_of("source_doi")
+        if "superseded_by" in row:
+            row["_superseded_line"] = rec.line_of("superseded_by")
         rows.append(row)
     return rows, problems
 
@@ -427,7 +429,8 @@ class ClaimChecker:
                 self.seen[cid] = f"{path}:{row['_line']}"
                 kept.append(row)
                 if row.get("superseded_by"):
-                    self.superseding.append((path, row["_line"], cid, row["superseded_by"]))
+                    line = row.get("_superseded_line", row["_line"])
+                    self.superseding.append((path, line, cid, row["superseded_by"]))
             doi = row.get("source_doi")
             if doi and doi not in self.dois:
                 _missing(self.problems, self.causes, doi, path, row["_doi_line"],
@@ -435,11 +438,32 @@ class ClaimChecker:
         return kept
 
     def finish(self) -> None:
-        """Checks that need every claim: what `superseded_by` points at."""
+        """Checks that need every claim: `superseded_by` points at a claim, and never back round."""
+        replaced_by = {cid: target for _path, _line, cid, target in self.superseding}
+        where = {cid: (path, line) for path, line, cid, _target in self.superseding}
+        state: dict[str, int] = {}  # 1: on the chain being followed, 2: done
         for path, line, cid, target in self.superseding:
             if target not in self.seen:
                 _missing(self.problems, self.causes, target, path, line,
                          f"claims[{cid}].superseded_by", f"no claim {target!r}")  # fmt: skip
+            chain, node = [], cid
+            while node in replaced_by and node not in state:
+                state[node] = 1
+                chain.append(node)
+                node = replaced_by[node]
+            if state.get(node) == 1:  # the chain came back to a claim on it
+                loop = chain[chain.index(node) :]
+                at_path, at_line = where[node]
+                message = (
+                    "a claim cannot be superseded by itself"
+                    if len(loop) == 1
+                    else "claims supersede each other in a circle: " + " → ".join([*loop, node])
+                )
+                self.problems.append(
+                    Problem(at_path, at_line, f"claims[{node}].superseded_by", message)
+                )
+            for n in chain:
+                state[n] = 2
 
 
 def check_articles(
@@ -542,6 +566,7 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
     checker.finish()
     for row in kb.claims:
         del row["_id_line"], row["_doi_line"]
+        row.pop("_superseded_line", None)
     articles = check_articles(raw.articles, dois, checker.seen, kb, problems)
     check_faq(raw.faq, articles, checker.seen, kb, problems)
     problems.sort(key=lambda p: (p.path, p.line or 0))

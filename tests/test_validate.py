@@ -230,7 +230,7 @@ def test_a_file_that_cannot_be_parsed_comes_first_without_its_follow_on_errors(
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert errors[0].startswith(f"error: data/claims/{path.name}:"), err
     assert [e for e in errors if "no claim" in e] == [
-        "error: data/claims/zz-unrelated.yml:1: claims[unrelated-claim].superseded_by: "
+        "error: data/claims/zz-unrelated.yml:7: claims[unrelated-claim].superseded_by: "
         "no claim 'no-such-claim'"
     ], err
     assert f"references to what data/claims/{path.name} defines, which could not be read" in err
@@ -251,3 +251,64 @@ def test_a_bad_doi_is_one_problem_not_two(data_copy: Path, built: Path) -> None:
     )
     assert "a verified claim needs it" not in err
     assert "1 problem(s) found" in err
+
+
+def deprecated_claim(cid: str, superseded_by: str | None = None, reason: str | None = "r") -> str:
+    text = (
+        f"- id: {cid}\n  statement: s\n  topic: pain\n  measure: count\n  status: deprecated\n"
+        "  curated_on: 2026-11-24\n  curated_by: t\n"
+    )
+    if reason:
+        text += f"  deprecated_reason: {reason}\n"
+    if superseded_by:
+        text += f"  superseded_by: {superseded_by}\n"
+    return text
+
+
+def test_a_claim_superseded_by_itself(data_copy: Path, built: Path) -> None:
+    (data_copy / "claims" / "zz-self.yml").write_text(deprecated_claim("self-claim", "self-claim"))
+    assert_rejected(
+        data_copy.parent,
+        built,
+        "data/claims/zz-self.yml:9: claims[self-claim].superseded_by: "
+        "a claim cannot be superseded by itself",
+    )
+
+
+def test_claims_superseding_each_other_in_a_circle(data_copy: Path, built: Path) -> None:
+    (data_copy / "claims" / "zz-a.yml").write_text(deprecated_claim("circle-a", "circle-b"))
+    (data_copy / "claims" / "zz-b.yml").write_text(
+        deprecated_claim("circle-b", "circle-c") + deprecated_claim("circle-c", "circle-a")
+    )
+    err = assert_rejected(
+        data_copy.parent,
+        built,
+        "data/claims/zz-a.yml:9: claims[circle-a].superseded_by: claims supersede each other "
+        "in a circle: circle-a → circle-b → circle-c → circle-a",
+    )
+    assert err.count("in a circle") == 1, err
+
+
+def test_a_superseding_chain_is_fine_and_a_missing_target_is_named(
+    data_copy: Path, built: Path
+) -> None:
+    (data_copy / "claims" / "zz-chain.yml").write_text(
+        deprecated_claim("chain-a", "chain-b")
+        + deprecated_claim("chain-b", "chain-c")
+        + deprecated_claim("chain-c", "chain-gone")
+    )
+    err = assert_rejected(
+        data_copy.parent,
+        built,
+        "data/claims/zz-chain.yml:27: claims[chain-c].superseded_by: no claim 'chain-gone'",
+    )
+    assert "1 problem(s) found" in err
+
+
+def test_a_deprecated_claim_must_say_why(data_copy: Path, built: Path) -> None:
+    (data_copy / "claims" / "zz-why.yml").write_text(deprecated_claim("no-reason", reason=None))
+    assert_rejected(
+        data_copy.parent,
+        built,
+        "data/claims/zz-why.yml:5: claims[no-reason].deprecated_reason: a deprecated claim must say why",
+    )
