@@ -59,6 +59,35 @@ def test_the_article_problems_named_by_the_dossier_are_in_the_data(kb_db: Path) 
         assert figure in unverified
 
 
+def test_verified_claims_name_what_was_read(kb_db: Path) -> None:
+    # the curated figures were read only in the source dossier: verified_against names its section,
+    # never a PubMed/PMC/doi.org page nobody opened; an excerpt's locator is never inferred
+    db = sqlite_utils.Database(kb_db)
+    for row in db.query("select id, verified_against from claims where status = 'verified'"):
+        assert row["verified_against"].startswith("shared/sources/DOSSIER.md"), row
+    assert not list(db.query("select id from claims where locator = 'abstract'"))
+    # per-analysis n only where the dossier ties it: none on the Aso regressions or Yu associations
+    assert not list(
+        db.query(
+            "select id from claims where n is not null and measure in ('regression_coefficient', "
+            "'association') and (id like 'aso2021-%-pain' or id like 'yu2024-%')"
+        )
+    )
+
+
+def test_the_articles_unsourced_assertions_are_linked_and_unverified(kb_db: Path) -> None:
+    db = sqlite_utils.Database(kb_db)
+    for sid in ("bml-signal-s10", "bml-signal-s15", "bml-signal-s21"):
+        row = next(db.query(
+            "select s.verdict, c.status from article_statements s join claims c on c.id = s.claim_id "
+            "where s.id = ?", [sid]
+        ))  # fmt: skip
+        assert row["status"] == "unverified" and row["verdict"] != "supported", (sid, row)
+    # the FAQ on subchondroplasty rests on the article's own description, so it is not "verified"
+    status = next(db.query("select evidence_status from faq where id = 'what-is-subchondroplasty'"))
+    assert "article-subchondroplasty-procedure" in status["evidence_status"]
+
+
 def test_faq_evidence_status_never_hides_unverified_claims(kb_db: Path) -> None:
     db = sqlite_utils.Database(kb_db)
     assert db["faq"].count == 5
