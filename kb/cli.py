@@ -198,11 +198,12 @@ def check_cmd(file, db_path: Path, fmt: str) -> None:
 @DATA_OPTION
 @DB_OPTION
 @click.option(
-    "--metadata", type=click.Path(dir_okay=False, path_type=Path), default="metadata.yml",
-    show_default=True, help="Datasette metadata file.",
+    "--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default="metadata.yml", show_default=True,
+    help="Datasette metadata file (titles, facets, canned queries); it must exist.",
 )  # fmt: skip
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
 @click.option(
     "--public", is_flag=True,
     help="Settings for a public instance: immutable, no arbitrary SQL, no downloads, tight time limits.",

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import sqlite_utils
 from click.testing import CliRunner
-from conftest import KB, REPO
+from conftest import KB, REPO, free_port
 
 from kb.cli import cli
 
@@ -89,3 +89,16 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
         assert result.exit_code == 0
         assert "Example" in result.output, f"kb {name} --help has no example"
         assert f"kb {name}" in readme, f"README does not document kb {name}"
+
+
+def test_serve_with_a_missing_metadata_file_is_an_error(data_copy: Path) -> None:
+    workdir = data_copy.parent
+    result = subprocess.run(
+        [*KB, "serve", "--data", str(data_copy), "--db", str(workdir / "kb.db"),
+         "--metadata", str(workdir / "missing.yml"), "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "Invalid value for '--metadata'" in result.stderr
+    assert "missing.yml" in result.stderr and "does not exist" in result.stderr
+    assert not (workdir / "kb.db").exists(), "checked before building"
