@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import re
+from urllib.parse import unquote
 
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
+# `doi:`, `doi ` and the resolver's URLs (https://, http://, www., dx., or none of them)
 _PREFIX_RE = re.compile(
-    r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/|(?:dx\.)?doi\.org/)", re.IGNORECASE
+    r"^(?:doi\s*:\s*|doi\s+|(?P<url>(?:https?://)?(?:www\.|dx\.)?doi\.org/))", re.IGNORECASE
 )
-# A DOI inside running text: stops at whitespace, quotes, angle brackets and trailing punctuation.
-DOI_IN_TEXT_RE = re.compile(r"10\.\d{4,9}/[^\s\"'<>]+[^\s\"'<>.,;:)\]]")
+_ENCODED_SLASH_RE = re.compile(r"^10\.\d{4,9}%2f", re.IGNORECASE)
+# A DOI inside running text. It stops at whitespace, quotes and angle brackets; a bracket is part of
+# it only when balanced inside it (`10.1016/s0140-6736(02)07283-5`), and it never ends on
+# punctuation of the sentence around it (`.`, `,`, `;`, `:`, `?`, `!`, or a closing bracket).
+DOI_IN_TEXT_RE = re.compile(
+    r"10\.\d{4,9}/"
+    r"(?:\([^\s\"'<>()\[\]]*\)|\[[^\s\"'<>()\[\]]*\]|[^\s\"'<>)\]])+"
+    r"(?<![.,;:?!])"
+)
 
 
 # DOIs whose file name can simply be the DOI with `/` as `_` (see doi_slug).
@@ -26,12 +35,20 @@ class InvalidDOI(ValueError):
 def normalize_doi(text: str) -> str:
     """Return the lower-case bare DOI for any common spelling, or raise InvalidDOI.
 
+    Spellings: `10.…`, `doi:10.…`, `doi 10.…`, `https://doi.org/10.…` (also `http://`, `www.`,
+    `dx.`, or no scheme), and the percent-encoded forms of a URL or of `10.1000%2Fabc`.
+
     >>> normalize_doi("https://doi.org/10.1186/S13075-021-02422-0")
     '10.1186/s13075-021-02422-0'
     """
     if not isinstance(text, str):
         raise InvalidDOI(f"not a DOI: {text!r}")
-    doi = _PREFIX_RE.sub("", text.strip()).strip()
+    doi = text.strip()
+    prefix = _PREFIX_RE.match(doi)
+    if prefix:
+        doi = doi[prefix.end() :].strip()
+    if (prefix and prefix.group("url")) or _ENCODED_SLASH_RE.match(doi):
+        doi = unquote(doi)  # a URL's percent-encoding, or a DOI pasted from one (`10.1000%2Fabc`)
     if not DOI_RE.match(doi):
         raise InvalidDOI(f"not a DOI: {text!r} (expected 10.NNNN/suffix)")
     return doi.lower()

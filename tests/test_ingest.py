@@ -458,6 +458,8 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     for args in (["ingest"], ["ingest", "not-a-doi"], ["ingest", "--from-article", "missing.yml"]):
         result = run_kb(*args, "--data", str(tmp_path), env={})
         assert result.returncode == 2, (args, result.stderr)
+    garbage = run_kb("ingest", "doi 10.1186", "--data", str(tmp_path), env={})
+    assert garbage.returncode == 2 and "not a DOI: 'doi 10.1186'" in garbage.stderr
 
 
 def test_dois_from_an_article_yaml_or_text(tmp_path: Path) -> None:
@@ -469,10 +471,12 @@ def test_dois_from_an_article_yaml_or_text(tmp_path: Path) -> None:
     text = tmp_path / "article.md"
     text.write_text(
         "See https://doi.org/10.1186/S13075-021-02422-0. Also (doi:10.1002/art.22851), "
-        "and again 10.1186/s13075-021-02422-0; nothing else.\n"
+        "and again 10.1186/s13075-021-02422-0; (Lancet, 10.1016/S0140-6736(02)07283-5).\n"
     )
-    assert collect_dois(["doi:10.7326/0003-4819-134-7-200104030-00007"], text, False, tmp_path) == [
-        "10.7326/0003-4819-134-7-200104030-00007", ASO, "10.1002/art.22851",
+    given = ["doi 10.7326/0003-4819-134-7-200104030-00007", "https://www.doi.org/10.1000%2Fabc"]
+    assert collect_dois(given, text, False, tmp_path) == [
+        "10.7326/0003-4819-134-7-200104030-00007", "10.1000/abc", ASO, "10.1002/art.22851",
+        "10.1016/s0140-6736(02)07283-5",
     ]  # fmt: skip
 
 
