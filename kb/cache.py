@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .loader import file_bytes
+from .loader import file_bytes, misnamed_files
 
 _CODE = ("loader.py", "validate.py", "doi.py", "cache.py")
 
@@ -48,8 +48,14 @@ def scan(data_dir: Path) -> tuple[list[DataFile], str]:
     """Every file under data_dir with its content hash, and the data fingerprint.
 
     The fingerprint is `kb.loader.data_fingerprint(data_dir)`, computed in the same single read.
+    Raises BuildError for a curated file the build would skip (`claims/x.yaml`: only `.yml` is read).
     """
     data_dir = Path(data_dir)
+    misnamed = misnamed_files(data_dir)
+    if misnamed:
+        from .build import BuildError  # build imports this module
+
+        raise BuildError(misnamed)
     fingerprint = hashlib.sha256()
     files = []
     for path in sorted(p for p in data_dir.rglob("*") if not p.is_dir()):

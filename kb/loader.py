@@ -277,6 +277,21 @@ def _yml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.yml") if not p.is_dir())
 
 
+def misnamed_files(data_dir: Path) -> list[Problem]:
+    """Curated files that would be silently skipped: `.yaml` (or `.YML`) where `.yml` is read."""
+    data_dir = Path(data_dir)
+    candidates = [p for p in data_dir.glob("*") if p.stem in ("sources", "faq")]
+    for folder in ("claims", "articles"):
+        if (data_dir / folder).is_dir():
+            candidates += (data_dir / folder).iterdir()
+    return [
+        Problem(str(p.relative_to(data_dir.parent)), None, None,
+                f"not read: use the .yml extension ({p.stem}.yml)")
+        for p in sorted(candidates)
+        if p.suffix.lower() in (".yml", ".yaml") and p.suffix != ".yml" and not p.is_dir()
+    ]  # fmt: skip
+
+
 def data_files(data_dir: Path) -> list[Path]:
     """Every curated YAML file, in a stable order."""
     files = [data_dir / "sources.yml", data_dir / "faq.yml"]
@@ -320,6 +335,7 @@ def load_data(data_dir: Path) -> RawData:
         _read_list(faq, rel(faq), "faq", raw.faq, raw.problems)
     for path in _yml_files(data_dir / "articles"):
         read_article(path, rel(path), raw.articles, raw.problems)
+    raw.problems += misnamed_files(data_dir)
     return raw
 
 

@@ -312,3 +312,17 @@ def test_a_deprecated_claim_must_say_why(data_copy: Path, built: Path) -> None:
         built,
         "data/claims/zz-why.yml:5: claims[no-reason].deprecated_reason: a deprecated claim must say why",
     )
+
+
+def test_a_yaml_file_with_another_extension_is_not_skipped_silently(
+    data_copy: Path, built: Path
+) -> None:
+    (data_copy / "claims" / "zz-new.yaml").write_text(deprecated_claim("yaml-claim"))
+    (data_copy / "articles" / "zz-new.YML").write_text("id: yaml-article\ntitle: t\n")
+    expected = (
+        "data/articles/zz-new.YML: not read: use the .yml extension (zz-new.yml)",
+        "data/claims/zz-new.yaml: not read: use the .yml extension (zz-new.yml)",
+    )
+    assert_rejected(data_copy.parent, built, *expected)
+    bad = run_kb("validate", "--data", "data", cwd=data_copy.parent)
+    assert bad.returncode == 1 and all(text in bad.stderr for text in expected), bad.stderr
