@@ -10,7 +10,13 @@ import click
 from kb.doi import InvalidDOI
 
 from .report import progress_line, render_json, render_text
-from .run import collect_dois, ingest
+from .run import SourcesError, collect_dois, curated_sources, ingest
+
+
+class DataError(click.ClickException):
+    """The curated data cannot be used (printed as `file:line: message`): a usage error, exit 2."""
+
+    exit_code = 2
 
 
 @click.command(name="ingest")
@@ -51,7 +57,8 @@ def ingest_cmd(
     difference from the curated sources.yml (the curated value is kept). Service URLs come from
     KB_CROSSREF_URL, KB_OPENALEX_URL and KB_DOI_URL; KB_OPENALEX_API_KEY is sent when set.
 
-    Exit code 0 when every DOI resolved, 1 when some did not, 2 on a usage error.
+    Exit code 0 when every DOI resolved, 1 when some did not (or a service failed), 2 on a usage
+    error or a sources.yml that cannot be read.
 
     \b
     Examples:
@@ -60,7 +67,10 @@ def ingest_cmd(
       kb ingest --all --refresh --json
     """
     try:
+        curated = curated_sources(data_dir)
         wanted = collect_dois(dois, from_article, all_sources, data_dir)
+    except SourcesError as exc:
+        raise DataError(str(exc)) from exc
     except InvalidDOI as exc:
         raise click.BadParameter(str(exc), param_hint="DOI") from exc
     except (OSError, ValueError) as exc:
@@ -74,13 +84,13 @@ def ingest_cmd(
         with click.progressbar(length=len(wanted), label="Resolving DOIs", file=sys.stderr) as bar:
             result = ingest(
                 wanted, data_dir, refresh=refresh, mailto=mailto, use_openalex=not no_openalex,
-                timeout=timeout, tries=tries, on_done=lambda _o: bar.update(1),
+                timeout=timeout, tries=tries, on_done=lambda _o: bar.update(1), curated=curated,
             )  # fmt: skip
     else:
         counter = iter(range(1, len(wanted) + 1))
         result = ingest(
             wanted, data_dir, refresh=refresh, mailto=mailto, use_openalex=not no_openalex,
-            timeout=timeout, tries=tries,
+            timeout=timeout, tries=tries, curated=curated,
             on_done=lambda o: click.echo(f"[{next(counter)}/{len(wanted)}] {progress_line(o)}", err=True),
         )  # fmt: skip
     click.echo(render_json(result) if as_json else render_text(result))

@@ -17,7 +17,7 @@ import yaml
 
 from kb.build import merge_fetched
 from kb.doi import DOI_IN_TEXT_RE, normalize_doi
-from kb.loader import load_data
+from kb.loader import Located, Problem, read_records
 
 from . import crossref, doi_org, openalex, store
 from .client import Client, Reply
@@ -89,10 +89,31 @@ def dois_from_article(path: Path) -> list[str]:
     return found
 
 
+class SourcesError(ValueError):
+    """sources.yml cannot be used; str() lists each problem as `file:line: message`."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _source_records(data_dir: Path) -> list[Located]:
+    """sources.yml read by the project's loader (located records); none when there is no file.
+    Raises SourcesError when it is not YAML, or not a list of records."""
+    path = Path(data_dir) / "sources.yml"
+    if not path.exists():
+        return []
+    records, problems = read_records(path, str(path.relative_to(Path(data_dir).parent)), "source")
+    if problems:
+        raise SourcesError(problems)
+    return records
+
+
 def curated_sources(data_dir: Path) -> dict[str, dict[str, Any]]:
-    """sources.yml by normalised DOI (unvalidated: ingest must work on data that does not build yet)."""
+    """sources.yml by normalised DOI. Raises SourcesError when the file cannot be read; its
+    records are not validated further: ingest must work on data that does not build yet."""
     sources: dict[str, dict[str, Any]] = {}
-    for src in load_data(Path(data_dir)).sources:
+    for src in _source_records(data_dir):
         try:
             doi = normalize_doi(src.get("doi"))
         except ValueError:
@@ -101,15 +122,29 @@ def curated_sources(data_dir: Path) -> dict[str, dict[str, Any]]:
     return sources
 
 
+def _all_source_dois(data_dir: Path) -> list[str]:
+    """Every DOI of sources.yml (for --all); a source without a valid DOI is a SourcesError."""
+    dois, problems = [], []
+    for src in _source_records(data_dir):
+        try:
+            dois.append(normalize_doi(src.get("doi")))
+        except ValueError as exc:
+            problems.append(Problem(src["_file"], src.line_of("doi"), "doi", str(exc)))
+    if problems:
+        raise SourcesError(problems)
+    return dois
+
+
 def collect_dois(
     dois: Iterable[str], from_article: Path | None, all_sources: bool, data_dir: Path
 ) -> list[str]:
-    """Normalised, de-duplicated DOIs in the order given. Raises InvalidDOI (a ValueError)."""
+    """Normalised, de-duplicated DOIs in the order given. Raises InvalidDOI (a ValueError), and
+    SourcesError for --all when sources.yml cannot be read or a source has no valid DOI."""
     wanted = list(dois)
     if from_article:
         wanted += dois_from_article(from_article)
     if all_sources:
-        wanted += list(curated_sources(data_dir))
+        wanted += _all_source_dois(data_dir)
     seen: dict[str, None] = {}
     for text in wanted:
         seen.setdefault(normalize_doi(text), None)
@@ -251,8 +286,12 @@ def ingest(
     backoff: float = 0.5,
     workers: int = 16,
     on_done: Callable[[Outcome], None] | None = None,
+    curated: dict[str, dict[str, Any]] | None = None,
 ) -> IngestResult:
     """Resolve normalised DOIs; DOIs with a record already are not fetched unless `refresh`.
+
+    `curated`: sources.yml by DOI (`curated_sources`), read here when not given; a sources.yml
+    that cannot be read raises SourcesError before any request is sent.
 
     The first DOI to fetch goes alone: it learns the services' advertised limits, and when it
     cannot connect at all the run stops there (offline) having changed nothing.
@@ -260,7 +299,7 @@ def ingest(
     data_dir = Path(data_dir)
     dois = list(dict.fromkeys(normalize_doi(d) for d in dois))
     started = dt.datetime.now(dt.UTC)
-    curated = curated_sources(data_dir)
+    curated = curated_sources(data_dir) if curated is None else curated
     result = IngestResult()
     todo: list[str] = []
     for doi in dois:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import email.utils
 import json
+import re
 import socket
 import sqlite3
 import subprocess
@@ -460,6 +461,37 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
         assert result.returncode == 2, (args, result.stderr)
     garbage = run_kb("ingest", "doi 10.1186", "--data", str(tmp_path), env={})
     assert garbage.returncode == 2 and "not a DOI: 'doi 10.1186'" in garbage.stderr
+
+
+@pytest.mark.parametrize("how", ["--all", "explicit"])
+def test_a_malformed_sources_yml_is_reported_with_its_line(
+    stand_in: StandIn, data_copy: Path, how: str
+) -> None:
+    sources = data_copy / "sources.yml"
+    lines = sources.read_text().splitlines(keepends=True)
+    line = next(i for i, text in enumerate(lines) if text.startswith("  title:")) + 1
+    lines[line - 1] = "  title: [an unclosed list\n"
+    sources.write_text("".join(lines))
+    args = ["--all"] if how == "--all" else [ASO]
+    result = run_kb("ingest", *args, "--data", str(data_copy), env=stand_in.env())
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert re.search(rf"data/sources\.yml:{line + 1}: YAML syntax error", result.stderr)
+    assert stand_in.count() == 0 and not (data_copy / "fetched").exists()
+
+    sources.write_text("doi: 10.1186/s13075-021-02422-0\n")  # a mapping, not a list of sources
+    result = run_kb("ingest", *args, "--data", str(data_copy), env=stand_in.env())
+    assert result.returncode == 2
+    assert "data/sources.yml:1: expected a list of source records" in result.stderr
+
+
+def test_a_source_without_a_valid_doi_is_reported_by_all(data_copy: Path) -> None:
+    sources = data_copy / "sources.yml"
+    text = sources.read_text()
+    line = text[: text.index("- doi: ")].count("\n") + 1
+    sources.write_text(text.replace("- doi: 10.1016/", "- doi: 10.1016 ", 1))  # a lost slash
+    result = run_kb("ingest", "--all", "--data", str(data_copy), env={})
+    assert result.returncode == 2
+    assert f"data/sources.yml:{line}: doi: not a DOI" in result.stderr
 
 
 def test_dois_from_an_article_yaml_or_text(tmp_path: Path) -> None:
