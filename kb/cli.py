@@ -67,6 +67,7 @@ def cli() -> None:
 
     \b
     Typical use:
+      kb ingest --all        fetch every source's metadata into data/fetched/
       kb validate            check data/ without building
       kb build               build kb.db from data/
       kb search "weight-bearing pain"

@@ -6,7 +6,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import click
 import sqlite_utils
 from click.testing import CliRunner
 from conftest import KB, REPO, free_port
@@ -78,17 +77,6 @@ def test_search_help_shows_only_search_examples() -> None:
     examples = result.output.split("Examples:")[1].split("Options:")[0]
     lines = [line.strip() for line in examples.strip().splitlines()]
     assert lines and all(line.startswith("kb search ") for line in lines), lines
-
-
-def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
-    readme = (REPO / "README.md").read_text()
-    runner = CliRunner()
-    for name, command in cli.commands.items():
-        assert isinstance(command, click.Command)
-        result = runner.invoke(cli, [name, "--help"])
-        assert result.exit_code == 0
-        assert "Example" in result.output, f"kb {name} --help has no example"
-        assert f"kb {name}" in readme, f"README does not document kb {name}"
 
 
 def test_serve_with_a_missing_metadata_file_is_an_error(data_copy: Path) -> None:
