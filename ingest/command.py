@@ -36,8 +36,9 @@ class DataError(click.ClickException):
     help="Contact address sent to Crossref and OpenAlex (polite pool). Default: $KB_MAILTO.",
 )  # fmt: skip
 @click.option(
-    "--no-openalex", is_flag=True, help="Do not ask OpenAlex (abstract, PMID, open access)."
-)
+    "--no-openalex", is_flag=True,
+    help="Do not ask OpenAlex (abstract, PMID, open access); what it said before is kept.",
+)  # fmt: skip
 @click.option(
     "--timeout", default=30.0, show_default=True, help="Seconds to wait for one response."
 )
@@ -52,9 +53,12 @@ def ingest_cmd(
 ) -> None:  # fmt: skip
     """Resolve DOIs from Crossref (then doi.org and OpenAlex) into data/fetched/.
 
-    DOIs may be written 10.…, doi:10.… or https://doi.org/10.…. DOIs that already have a record are
-    not fetched again unless --refresh. Retractions and corrections are reported, and so is every
-    difference from the curated sources.yml (the curated value is kept). Service URLs come from
+    DOIs may be written 10.…, doi:10.…, doi 10.…, https://(www.)doi.org/10.… or percent-encoded
+    (10.1000%2Fabc). DOIs that already have a record are not fetched again unless --refresh; a
+    service that fails never erases what it said before (its stored answer is kept and the failure
+    reported). Retractions and corrections (in the work's record or in the notices Crossref lists
+    for it) are reported, and so is every difference from the curated sources.yml (the curated
+    value is kept). Service URLs come from
     KB_CROSSREF_URL, KB_OPENALEX_URL and KB_DOI_URL; KB_OPENALEX_API_KEY is sent when set.
 
     Exit code 0 when every DOI resolved, 1 when some did not (or a service failed), 2 on a usage

@@ -243,8 +243,11 @@ def resolve(
             parts.append((doi_org.SERVICE, doi_org.fields_from(body)))
     if use_openalex:
         replies.append(openalex.fetch_work(client, doi))
-        if (body := answers.body(replies[-1])) is not None:
-            parts.append((openalex.SERVICE, openalex.fields_from(body)))
+        body = answers.body(replies[-1])
+    else:  # not asked this time is not forgotten: its stored answer still counts
+        body = (store.load_raw(data_dir, openalex.SERVICE, doi) or {}).get("body")
+    if body is not None:
+        parts.append((openalex.SERVICE, openalex.fields_from(body)))
     if previous and answers.lost & set(previous.get("fetched_from") or []):
         # the stored record has fields from a service that failed now and left no stored answer
         return _kept(Outcome(doi, "failed", errors=answers.errors), previous)

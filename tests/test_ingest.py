@@ -233,6 +233,25 @@ def test_a_refresh_while_a_service_fails_keeps_what_it_said_before(
     assert record["fetched_from"] == ["crossref", "openalex"]
     assert raw_path(tmp_path, "openalex", doi).read_bytes() == stored
 
+    # not asking OpenAlex is not forgetting what it said
+    quiet = ingest([doi], tmp_path, refresh=True, use_openalex=False, **FAST)
+    assert quiet.outcomes[0].status == "unchanged" and quiet.exit_code == 0
+    assert json.loads(record_path(tmp_path, doi).read_text()) == record
+
+
+def test_a_crossref_404_for_a_doi_it_answered_before_changes_nothing(
+    stand_in: StandIn, tmp_path: Path
+) -> None:
+    doi = "10.1038/srep16696"
+    stand_in.add("crossref", doi, recorded("crossref/works_10.1038_srep16696.json"))
+    assert ingest([doi], tmp_path, **FAST).outcomes[0].status == "fetched"
+    before = {p: p.read_bytes() for p in (tmp_path / "fetched").rglob("*") if p.is_file()}
+    stand_in.add("crossref", doi, recorded("crossref/works_404_10.1371_notarealdoi.txt"))
+    again = ingest([doi], tmp_path, refresh=True, **FAST)
+    assert again.outcomes[0].status == "failed" and again.exit_code == 1
+    assert "HTTP 404" in again.outcomes[0].errors[0] and "kept" in again.outcomes[0].errors[0]
+    assert {p: p.read_bytes() for p in (tmp_path / "fetched").rglob("*") if p.is_file()} == before
+
 
 WRONG_SHAPES = {
     "crossref failed": ("crossref", {"status": "failed", "message": []}),
