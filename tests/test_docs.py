@@ -12,9 +12,6 @@ from conftest import REPO
 
 from kb.cli import cli
 
-# README.md is edited by someone else; these rows were missing when this test was written and
-# have been reported. Remove a name once the README table lists it.
-MISSING_FROM_README_TABLE = {"check", "ingest"}
 
 
 def commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -67,17 +64,6 @@ def test_kb_help_lists_every_command() -> None:
         assert f"kb {' '.join(words)}" in text.split("Commands:")[0], f"kb --help omits {words}"
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(reason="not yet in README's command table (reported)")
-            if name in MISSING_FROM_README_TABLE
-            else (),
-        )
-        for name in sorted({" ".join(words) for words in commands()})
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize("name", sorted({" ".join(words) for words in commands()}))
 def test_command_is_in_the_readme_table(name: str) -> None:
     assert name in readme_table(), f"README.md's command table has no row for kb {name}"
