@@ -13,7 +13,6 @@ from conftest import REPO
 from kb.cli import cli
 
 
-
 def commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     """Every command and subcommand, as the words after `kb`."""
     found = []
