@@ -8,6 +8,7 @@ Figure agreement then decides between supported, contradicted and the rest.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -69,8 +70,16 @@ CLAIM_COLUMNS = (
     "claims.rowid as rowid, claims.id, claims.statement, claims.figure, claims.measure, claims.value, "
     "claims.value_low, claims.value_high, claims.interval, claims.unit, claims.qualifier, "
     "claims.p_value, claims.n, claims.timepoint_months, claims.status, claims.flag, "
-    "claims.source_doi, claims.source_update_status, claims.notes, claims.deprecated_reason"
+    "claims.source_doi, claims.source_update_status, claims.notes, claims.deprecated_reason, "
+    "claims.compartments"
 )
+# Compartments as writers name them, lay words included: the side and the joint of the knee.
+_COMPARTMENT_WORDS = {
+    "medial": re.compile(r"\b(?:medial|inner)\b", re.IGNORECASE),
+    "lateral": re.compile(r"\b(?:lateral|outer)\b", re.IGNORECASE),
+    "patellofemoral": re.compile(r"\b(?:patell?o-?femoral|kneecaps?|patellar?)\b", re.IGNORECASE),
+    "tibiofemoral": re.compile(r"\b(?:tibio-?femoral|femoro-?tibial)\b", re.IGNORECASE),
+}
 
 
 # ---------------------------------------------------------------- records
@@ -133,6 +142,7 @@ class Candidate:
     shared: int = 0  # content words the sentence and the claim share
     coverage: float = 0.0  # the share of the sentence's content words the claim has
     wording: float = 0.0  # `sim` before the bonus for a cited source: the wording alone
+    elsewhere: bool = False  # the claim concerns another compartment than the sentence names
 
     @property
     def same_time(self) -> bool:
@@ -431,6 +441,26 @@ class ClaimIndex:
         return [dict(r) for r in self.db.query(sql, sorted(dois)) if r["id"] not in seen]
 
 
+def compartments_named(text: str) -> set[str]:
+    """The knee compartments a sentence names: medial, lateral, patellofemoral, tibiofemoral."""
+    return {name for name, rx in _COMPARTMENT_WORDS.items() if rx.search(text)}
+
+
+def other_compartment(named: set[str], claim_compartments: Any) -> bool:
+    """Does the claim concern another side or joint than the one (and only one) the sentence names?"""
+    if isinstance(claim_compartments, str):
+        claim_compartments = json.loads(claim_compartments or "[]")
+    words = {w for c in claim_compartments or [] for w in c.split()}
+    if not words or "whole" in words:
+        return False
+    for pair in (("medial", "lateral"), ("patellofemoral", "tibiofemoral")):
+        said = named & set(pair)
+        theirs = words & set(pair)
+        if len(said) == 1 and theirs and not said & theirs:
+            return True
+    return False
+
+
 def rank(
     text: str,
     figures: list[Figure],
@@ -441,6 +471,7 @@ def rank(
 ) -> list[Candidate]:
     out = []
     words = set(tokens(text)) - common
+    named = compartments_named(text)
     for row in rows:
         wording = sim = similarity(text, row["statement"], common, weights)
         if cited and row.get("source_doi") in cited:
@@ -450,7 +481,10 @@ def rank(
         agree, conflict, used, weight = compare_figures(figures, row)
         shared = len(words & set(tokens(row["statement"])))
         coverage = shared / len(words) if words else 0.0
-        out.append(Candidate(row, sim, agree, conflict, used, weight, shared, coverage, wording))
+        elsewhere = bool(named) and other_compartment(named, row.get("compartments"))
+        out.append(
+            Candidate(row, sim, agree, conflict, used, weight, shared, coverage, wording, elsewhere)
+        )
     return sorted(out, key=lambda c: -c.sim)
 
 
@@ -473,8 +507,10 @@ def decide(
 ) -> tuple[str, Candidate | None, str]:
     """The verdict for one statement, the claim it rests on, and a one-line explanation."""
     checkable = [f for f in figures if is_checkable(f)]
+    # a claim about another compartment is another analysis: it can only explain a contradiction
+    same_place = [c for c in cands if not c.elsewhere]
     agreeing = [
-        c for c in cands
+        c for c in same_place
         if c.agree and not c.conflict
         and (c.sim >= T_FIGURE or (c.weight >= 15 and c.sim >= T_FIGURE_STRONG))
     ]  # fmt: skip
@@ -483,7 +519,7 @@ def decide(
         # the figure is right for another analysis: the sentence's wording is clearly about a claim
         # that gives a different figure ("0.08" for the lateral compartment is the medial B)
         closer = [
-            c for c in cands
+            c for c in same_place
             if c.verified and c.conflict and c.sim >= T_CONTRA
             and c.wording >= best.wording + WRONG_ANALYSIS_MARGIN
         ]  # fmt: skip
@@ -501,9 +537,11 @@ def decide(
                 f"{best.claim['id']} is disputed: {_first_sentence(best.claim.get('notes'))}",
             )
         return _by_status(best, cited, "; ".join(best.agree))
+    # figures that agree (a time point, an n) are evidence of the same analysis, too
     conflicting = [
-        c for c in cands if c.conflict and c.sim >= T_CONTRA and c.claim["status"] != "deprecated"
-    ]
+        c for c in same_place
+        if c.conflict and c.sim + max(0.0, c.weight) >= T_CONTRA and c.claim["status"] != "deprecated"
+    ]  # fmt: skip
     if conflicting:
         best = max(conflicting, key=lambda c: (c.verified, c.sim + c.weight + 10 * c.same_time))
         if best.verified or best.claim["status"] == "disputed":
@@ -516,7 +554,7 @@ def decide(
             ),
         )
     textual = [
-        c for c in cands
+        c for c in same_place
         if c.sim >= T_TEXT and c.claim["status"] != "deprecated"
         and (c.shared >= MIN_SHARED_TEXT or (c.shared >= 3 and c.coverage >= MIN_COVERAGE))
     ]  # fmt: skip

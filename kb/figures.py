@@ -61,13 +61,18 @@ _NOUN_ALT = "|".join(
            key=len, reverse=True)
 )  # fmt: skip
 _COUNT_AFTER = re.compile(
-    rf"(?:\s+|-)(?:(?!(?:of|in|and|or|to|with|from|the|a|an|for)\b)[A-Za-z][\w\-]*\s+){{0,2}}?(?P<u>{_NOUN_ALT})\b",
+    rf"(?:\s+|-)(?:\(?(?!(?:of|in|and|or|to|with|from|the|a|an|for)\b)[A-Za-z][\w\-]*\)?\s+){{0,2}}?"
+    rf"(?P<u>{_NOUN_ALT})\b",
     re.IGNORECASE,
 )
 _NOUN_HEAD = re.compile(rf"\s+(?P<u>{_NOUN_ALT})\b", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|percent\b)", re.IGNORECASE)
 _MULT_AFTER = re.compile(r"(?:\s*×|\s*x(?=\s|$|[.,;])|-?\s?fold\b|\s+times\b)", re.IGNORECASE)
 _DURATION_AFTER = re.compile(r"(?:\s+|-)(?P<u>years?|months?|weeks?|days?|yrs?)\b", re.IGNORECASE)
+_TIME_AFTER = re.compile(
+    r"(?:\s+|-)(?P<u>minutes?|mins?|hours?|hrs?|seconds?|secs?)\b", re.IGNORECASE
+)
+_OF_THE = re.compile(r"\s+of\s+(?:the\s+|these\s+|those\s+|all\s+)?", re.IGNORECASE)
 _DOSE_AFTER = re.compile(
     r"\s*(?P<u>IU|mg|µg|mcg|ml|mL|kg|g)(?P<per>\s*(?:/\s*d(?:ay)?|per\s+day|daily|a\s+day))?\b"
 )
@@ -113,6 +118,8 @@ _HEDGES = {
 }  # fmt: skip
 # Spans that hold digits but no figures: URLs, DOIs, citation markers.
 _MASK_RE = re.compile(r"https?://\S+|\b10\.\d{4,9}/\S+|\[\d+(?:\s*[,–\-]\s*\d+)*\]")
+_TIME_UNITS = {"minute": "minutes", "min": "minutes", "hour": "hours", "hr": "hours",
+               "second": "seconds", "sec": "seconds"}  # fmt: skip
 _TO_MONTHS = {"year": 12.0, "yr": 12.0, "month": 1.0, "week": 12 / 52, "day": 12 / 365.25}
 
 
@@ -123,7 +130,7 @@ class Figure:
     text: str
     start: int
     end: int
-    kind: str  # percent | multiplier | count | duration | dose | measure | age | year
+    kind: str  # percent | multiplier | count | duration | time | dose | measure | age | year
     unit: str
     value: float | None = None
     low: float | None = None
@@ -227,6 +234,9 @@ def extract_figures(text: str) -> list[Figure]:
                 factor = _TO_MONTHS[word]
                 a_val = a_val * factor
                 low, high = (low * factor, high * factor) if low is not None else (None, None)
+        elif m := _TIME_AFTER.match(masked, end):
+            # a session or a procedure's length, never a study's time point
+            kind, unit = "time", _TIME_UNITS[m.group("u").lower().rstrip("s")]
         elif m := _DOSE_AFTER.match(masked, end):
             kind = "dose"
             unit = m.group("u").replace("mcg", "µg") + ("/day" if m.group("per") else "")
@@ -253,6 +263,17 @@ def extract_figures(text: str) -> list[Figure]:
                 m = head
             noun = m.group("u").lower()
             kind, unit = "count", _COUNT_NOUNS.get(noun, _COUNT_NOUNS.get(noun.rstrip("s"), noun))
+        elif (
+            (of := _OF_THE.match(masked, end))
+            and i + 1 < len(nums)
+            and of.end() == nums[i + 1].start()
+            and (m := _COUNT_AFTER.match(masked, nums[i + 1].end()))
+        ):  # "sixteen of the 17 studies": a count of studies, too
+            while head := _NOUN_HEAD.match(masked, m.end()):
+                m = head
+            noun = m.group("u").lower()
+            kind, unit = "count", _COUNT_NOUNS.get(noun, _COUNT_NOUNS.get(noun.rstrip("s"), noun))
+            m = None
         elif _is_year(raw, a_val) and low is None:
             kind, unit, m = "year", "year", None
         if kind is None:

@@ -14,7 +14,7 @@ import pytest
 import sqlite_utils
 import yaml
 
-from kb.factcheck import check_text
+from kb.factcheck import check_text, compartments_named, other_compartment
 from kb.figures import extract_figures
 from kb.references import parse_references
 from kb.sentences import split_sentences
@@ -172,6 +172,22 @@ def test_figures_hedges_and_words() -> None:
     assert figs["fifteen knee subregions"].unit == "subregions"  # the noun phrase's head counts
     assert figs["600-person"].unit == "people" and figs["600-person"].value == 600
     assert not any("day" in t for t in figs)  # "may one day" is not a duration
+    figs = {f.text: f for f in extract_figures(
+        "Sixteen of the 17 studies; 1,412 bow-legged (varus) knees; sessions of 30 to 45 minutes"
+    )}  # fmt: skip
+    assert (figs["Sixteen"].value, figs["Sixteen"].unit) == (16, "studies")
+    assert figs["1,412 bow-legged (varus) knees"].unit == "knees"
+    assert figs["30 to 45 minutes"].kind == "time"  # never compared with a study's time point
+
+
+def test_a_claim_about_another_compartment_is_another_analysis() -> None:
+    assert compartments_named("inner-side lesions and kneecap pain") == {"medial", "patellofemoral"}
+    assert other_compartment({"medial"}, '["lateral patellofemoral"]')
+    assert not other_compartment({"medial"}, '["medial tibiofemoral"]')
+    assert not other_compartment({"medial", "lateral"}, '["lateral patellofemoral"]')  # both named
+    assert not other_compartment({"medial"}, '["whole knee"]') and not other_compartment(
+        {"medial"}, None
+    )
 
 
 def test_sentences_and_references_parse() -> None:
