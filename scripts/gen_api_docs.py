@@ -33,28 +33,59 @@ the examples are real responses (long lists cut to {n} items).
 
 This is version 1. Within v1, fields are only ever **added**. Removing or renaming a field, changing its
 type, or changing what a value means is a breaking change and gets a **new path** (`faq_v2`, …) while
-the old one keeps working until the website has moved. `tests/test_api.py` holds the responses to the
-contract in `kb/web/contract.py`: it fails when a field disappears or changes type.
+the old one keeps working until the website has moved. Two tests hold the responses to it:
+`tests/fixtures/api-contract.json` is a committed snapshot of every field and its JSON types per
+endpoint, which may only grow (the test fails when a field disappears, takes another type, or appears
+without being added to it), and `kb/web/contract.py` states the same contract as data.
 
-## Statuses: never show an unverified claim as verified
+## Statuses: `flag` decides what the website may present as verified
 
-Every claim carries `status` (`verified`, `unverified`, `disputed`, `deprecated`) and `flag`. When `flag`
-is not null, show it beside the claim: the claim is not verified, or its source carries a retraction or
-correction notice (then `source.update_status` says which). A FAQ entry's `evidence_status` is
-`verified` only when no claim it rests on is flagged, `no linked claims` when it rests on none, and
-otherwise names the claims that are not verified.
+Every claim carries `status` (`verified`, `unverified`, `disputed`, `deprecated`) and `flag`.
+**`flag` is the field that decides**: when it is not null, the claim must not be presented as verified,
+whatever `status` says, and the flag is shown beside it. `status` is the curators' finding about the
+figure itself; `flag` adds what happened to the source since. A figure read correctly in a paper that
+was later retracted keeps `status: "verified"` and gets `flag: "source retraction"`; a source with a
+correction gives `flag: "source has a correction"`; an unverified or disputed claim's flag names its
+status (`"unverified"`, `"source retraction; disputed"`).
+
+A FAQ entry's `evidence_status` is computed from those flags: `verified` only when no claim the answer
+rests on is flagged, `no linked claims` when it rests on none, and otherwise
+`rests on claims that are not verified: <claim id> (<flag>), …` — so an answer resting on a retracted
+source says so even though that claim's `status` is `verified`. Show anything but `verified` as a
+warning. The JSON-LD follows the same rule (below).
+
+`source.update_status` is the most serious retraction/correction notice found in the source's fetched
+record, and `source.update_checked_at` (added in v1) is when that record was fetched. Read them
+together: `update_status` null with `update_checked_at` set means none was found then; with
+`update_checked_at` null nobody has looked yet (no fetched record): say "not checked", never "none".
 
 ## Serving
 
-- JSON responses carry `X-KB-Build` (the build id of the database). On a public instance they also carry
-  `Cache-Control: public, max-age=300` and `ETag: W/"kb-<build id>"`; send `If-None-Match` and get
-  `304 Not Modified` until the next rebuild.
+- JSON responses carry `X-KB-Build` (the build id of the database). On a public instance a 200 also
+  carries `Cache-Control: public, max-age=300`, `ETag: W/"kb-<build id>"` and
+  `Vary: Origin, Accept-Encoding` (no login on a public instance, so a CDN may share one copy); send
+  `If-None-Match` and get `304 Not Modified` until the next rebuild. Only a request that would get that
+  200 gets a 304: an error stays an error. Every response carries `X-Content-Type-Options: nosniff`.
+- A public instance keeps whole GET JSON responses in memory (`X-KB-Cache: hit` or `miss`). The FAQ URLs
+  below (all of it, each article's, and the JSON-LD) are fetched at startup and never evicted.
+- Searches and table pages share a bounded number of SQL slots on a public instance, so they cannot
+  starve the FAQ and the lookups; when too many run at once the overflow gets `503` with
+  `Retry-After: 1` (retry then). The FAQ, claim and source lookups and the JSON-LD are never refused
+  this way.
 - CORS: JSON (and JSON-LD) answers browsers from the configured origins (default
   `https://amsk.co.uk`; set `KB_CORS_ORIGINS=https://a.example,https://b.example` or
   `plugins: kb: cors_origins:` in `metadata.yml`). Preflight (`OPTIONS`) is answered for GET. HTML
   pages never carry CORS headers.
 - gzip when the client sends `Accept-Encoding: gzip` and the body is 1 KB or more.
-- Empty or unknown ids return `[]`, never an error. Arbitrary SQL, downloads and CSV streaming are off.
+- Empty or unknown ids return `[]`, never an error. Arbitrary SQL, downloads, CSV streaming and
+  `/-/databases.json` (it shows the file's path on the server) are refused on a public instance.
+
+## `faq`: one name, the query wins
+
+The FAQ query has the same name as the `faq` table. Datasette 0.65 answers `/kb/faq` and `/kb/faq.json`
+with the query, so the table has no page of its own; this is kept on purpose, because
+`/kb/faq.json?_shape=array&_json=claims` is the website's v1 path. Every FAQ entry still has its row
+page, `/kb/faq/<id>` (and `/kb/faq/<id>.json`), and the query's page shows every entry with its claims.
 """
 
 ENDPOINTS = [
@@ -76,7 +107,9 @@ ENDPOINTS = [
      "lookups above: their shape is part of the contract, Datasette's row JSON follows the table."),
     ("The FAQ as schema.org JSON-LD", "/-/faq.jsonld?article={article_id}",
      "An `FAQPage`: each `Question` has an `acceptedAnswer` citing `MedicalScholarlyArticle`s by DOI. "
-     "Only sources of verified claims with no retraction-type notice are cited. `<`, `>` and `&` are "
+     "Only the sources of claims with no `flag` are cited, and an answer resting on any flagged claim "
+     "(unverified, disputed, or from a retracted or corrected source) ends with an \"Evidence note\" "
+     "saying what is not established, so it is never marked up as plain fact. `<`, `>` and `&` are "
      "escaped, so the document can be pasted into `<script type=\"application/ld+json\">` as it is."),
 ]  # fmt: skip
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -260,6 +261,8 @@ def test_docs_describe_every_endpoint_and_contract_field() -> None:
     for field in [*FAQ_ENTRY, *CLAIM, *SOURCE, *CLAIM_LOOKUP, *SOURCE_LOOKUP]:
         assert f'"{field}"' in docs, field
     assert "new path" in docs  # the versioning rule
+    assert "**`flag` is the field that decides**" in docs
+    assert "tests/fixtures/api-contract.json" in docs
 
 
 def test_head_then_get_returns_the_whole_body(kb_db: Path) -> None:
@@ -327,3 +330,136 @@ def test_a_flood_of_slow_searches_cannot_starve_the_faq(kb_db: Path) -> None:
     assert {r.status_code for r in flood} <= {400, 503}  # 400: the time limit stopped it
     busy = [r for r in flood if r.status_code == 503]
     assert busy and all(r.headers["retry-after"] == "1" for r in busy)
+
+
+DISPUTED = "article-aso-1412-knees-24m"
+
+
+def test_flagged_claims_are_never_presented_as_established(data_copy: Path, tmp_path: Path) -> None:
+    """A FAQ answer resting on a disputed claim and on a verified claim from a retracted source:
+    the FAQ JSON keeps the retracted one's status `verified` but flags it, evidence_status names
+    both with the reason, and the JSON-LD neither cites the retracted paper nor states the answer
+    as plain fact."""
+    import yaml
+
+    from kb import build
+
+    hostile_data(data_copy)  # a retraction notice on RETRACTED_DOI (aso2021-* claims rest on it)
+    faq_file = data_copy / "faq.yml"
+    entries = yaml.safe_load(faq_file.read_text(encoding="utf-8"))
+    entry = next(e for e in entries if "aso2021-medial-wb-pain" in e["claims"])
+    entry["claims"].append(DISPUTED)
+    faq_file.write_text(yaml.safe_dump(entries, sort_keys=False), encoding="utf-8")
+    build(data_copy, tmp_path / "kb.db")
+    ds = Datasette([str(tmp_path / "kb.db")], metadata=METADATA)
+
+    faq = {e["id"]: e for e in get(ds, FAQ).json()}[entry["id"]]
+    claims = {c["id"]: c for c in faq["claims"]}
+    retracted = claims["aso2021-medial-wb-pain"]
+    assert retracted["status"] == "verified" and retracted["flag"] == "source retraction"
+    disputed = claims[DISPUTED]
+    assert disputed["status"] == "disputed" and "disputed" in disputed["flag"]
+    assert faq["evidence_status"] != "verified"
+    assert "aso2021-medial-wb-pain (source retraction)" in faq["evidence_status"]
+    assert f"{DISPUTED} ({disputed['flag']})" in faq["evidence_status"]
+
+    doc = get(ds, "/-/faq.jsonld").json()
+    by_id = {q["identifier"]: q["acceptedAnswer"] for q in doc["mainEntity"]}
+    answer = by_id[entry["id"]]
+    assert answer["text"].startswith(faq["answer"])
+    assert "Evidence note" in answer["text"]
+    assert "disputed" in answer["text"] and "retracted" in answer["text"]
+    cited = {c["identifier"]["value"] for c in answer.get("citation", [])}
+    assert RETRACTED_DOI not in cited
+    unflagged = {c["source"]["doi"] for c in faq["claims"] if not c["flag"] and c["source"]}
+    assert cited <= unflagged  # only the sources of claims with no flag
+    for e in get(ds, FAQ).json():  # the rule for every answer
+        flagged = any(c["flag"] for c in e["claims"])
+        assert ("Evidence note" in by_id[e["id"]]["text"]) == flagged, e["id"]
+
+
+# ---------------------------------------------------------------- the frozen contract (snapshot)
+
+SNAPSHOT = Path(__file__).parent / "fixtures" / "api-contract.json"
+JSON_TYPES = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string",
+              list: "array", dict: "object"}  # fmt: skip
+
+
+def _steps(path: str) -> list[str]:
+    """`$[].claims[].source` -> ["[]", "claims", "[]", "source"]."""
+    return [key or "[]" for key, _ in re.findall(r"\.([^.\[]+)|(\[\])", path[1:])]
+
+
+def _values(doc, steps: list[str]):
+    values = [doc]
+    for step in steps:
+        if step == "[]":
+            values = [item for v in values if isinstance(v, list) for item in v]
+        else:
+            values = [v[step] for v in values if isinstance(v, dict) and step in v]
+    return values
+
+
+def snapshot_departures(fields: dict[str, list[str]], doc) -> list[str]:
+    """Where doc loses a field of the snapshot, gives one a type it does not list, or has a field
+    the snapshot does not know (new fields must be added to it, so they are frozen too)."""
+    out = []
+    for path, types in fields.items():
+        steps = _steps(path)
+        if not steps:
+            found = [JSON_TYPES[type(doc)]]
+        elif steps[-1] == "[]":
+            found = [JSON_TYPES[type(v)] for v in _values(doc, steps)]
+        else:
+            parents = [p for p in _values(doc, steps[:-1]) if isinstance(p, dict)]
+            found = [
+                JSON_TYPES[type(p[steps[-1]])] if steps[-1] in p else "absent" for p in parents
+            ]
+        out += [f"{path}: {t} (the contract says {types})" for t in sorted(set(found) - set(types))]
+
+    def walk(value, path: str) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                if f"{path}.{key}" not in fields:
+                    out.append(f"{path}.{key}: not in the contract snapshot")
+                walk(sub, f"{path}.{key}")
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, f"{path}[]")
+
+    walk(doc, "$")
+    return out
+
+
+def test_responses_keep_every_field_and_type_of_the_committed_snapshot(
+    ds: Datasette, retracted_ds: Datasette
+) -> None:
+    endpoints = json.loads(SNAPSHOT.read_text(encoding="utf-8"))["endpoints"]
+    assert {"faq", "claim", "source", "search", "faq.jsonld"} <= set(endpoints)
+    retracted_claim = "/kb/claim.json?_shape=array&id=aso2021-medial-wb-pain"
+    for name, spec in endpoints.items():
+        for server in (ds, retracted_ds):
+            for path in (spec["request"], retracted_claim if name == "claim" else None):
+                if path is None:
+                    continue
+                response = get(server, path)
+                assert response.status_code == 200, path
+                doc = response.json()
+                assert doc, f"{path}: empty, so nothing was checked"
+                assert snapshot_departures(spec["fields"], doc) == [], path
+
+
+def test_the_snapshot_check_catches_a_lost_or_retyped_field(ds: Datasette) -> None:
+    fields = json.loads(SNAPSHOT.read_text(encoding="utf-8"))["endpoints"]["faq"]["fields"]
+    entries = get(ds, FAQ).json()
+    lost = [{k: v for k, v in e.items() if k != "question"} for e in entries]
+    assert snapshot_departures(fields, lost) == [
+        "$[].question: absent (the contract says ['string'])"
+    ]
+    claim = entries[0]["claims"][0]
+    retyped = [{**entries[0], "claims": [{**claim, "status": 1}]}]
+    assert snapshot_departures(fields, retyped) == [
+        "$[].claims[].status: integer (the contract says ['string'])"
+    ]
+    grown = [{**entries[0], "new_field": "x"}]
+    assert snapshot_departures(fields, grown) == ["$[].new_field: not in the contract snapshot"]

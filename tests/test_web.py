@@ -126,9 +126,40 @@ def test_claim_page_shows_the_provenance_chain(ds: Datasette) -> None:
     assert 'data-status="verified"' in html
     assert 'href="https://doi.org/10.1186/s13075-021-02422-0"' in html
     assert "Arthritis Research &amp; Therapy" in html  # the citation
-    assert "data-update-status" in html and "no retraction or correction on record" in html
+    assert "no retraction or correction on record" not in html  # nobody looked: say so
+    assert "retractions and corrections not checked yet (no fetched record)" in html
     assert "What is a bone marrow lesion?" in html  # the FAQ entry that uses it
     assert "data/claims/aso-2021.yml:" in html and "Curated by" in html
+
+
+def test_claim_page_says_what_was_read_and_when_notices_were_checked(
+    data_copy: Path, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    records = data_copy / "fetched" / "records"
+    records.mkdir(parents=True, exist_ok=True)
+    (records / "aso-2021.json").write_text(
+        json.dumps({"doi": RETRACTED_DOI, "update_status": None,
+                    "retrieved_at": "2026-11-20T09:30:00Z", "fetched_from": ["crossref"]}),
+        encoding="utf-8",
+    )  # fmt: skip
+    build(data_copy, tmp_path / "kb.db")
+    ds = Datasette([str(tmp_path / "kb.db")], metadata=METADATA)
+    read_in = (
+        sqlite3.connect(tmp_path / "kb.db")
+        .execute("select verified_against from claims where id = 'aso2021-medial-wb-pain'")
+        .fetchone()[0]
+    )
+    html = get(ds, "/kb/claims/aso2021-medial-wb-pain").text
+    assert f"read in: {read_in}" in html  # what the curator read, not "the source record"
+    assert "The figure was read in the source record" not in html
+    assert "none found in the record fetched 2026-11-20T09:30:00Z" in html
+    source = get(ds, "/kb/claim.json?id=aso2021-medial-wb-pain&_shape=array").json()[0]["source"]
+    assert source["update_status"] is None
+    assert source["update_checked_at"] == "2026-11-20T09:30:00Z"  # null would mean: never looked
+    other = get(ds, "/kb/claim.json?id=felson2001-n-patients&_shape=array").json()[0]["source"]
+    assert other["update_status"] is None and other["update_checked_at"] is None
 
 
 def test_unverified_and_disputed_claims_are_impossible_to_miss(ds: Datasette) -> None:
@@ -151,6 +182,24 @@ def test_home_page_links_everything_a_reader_needs(ds: Datasette) -> None:
                  'href="/-/check"', 'href="/-/faq.jsonld"'):  # fmt: skip
         assert href in html, href
     assert "verified</span>" in html and "unverified</span>" in html
+
+
+def test_faq_query_and_faq_table_share_a_name_and_both_stay_reachable(ds: Datasette) -> None:
+    # The website's v1 path is the canned query `faq`; Datasette 0.65 gives the name to the query,
+    # so the faq table has no page of its own (docs/api.md). Every entry keeps its row page.
+    api = get(ds, "/kb/faq.json?_shape=array&_json=claims")
+    assert api.status_code == 200 and api.json()[0]["claims"]
+    page = get(ds, "/kb/faq").text
+    assert "FAQ with the claims and sources behind each answer" in page
+    for entry in api.json():
+        row = get(ds, f"/kb/faq/{entry['id']}")
+        assert row.status_code == 200 and entry["question"] in row.text, entry["id"]
+        assert get(ds, f"/kb/faq/{entry['id']}.json?_shape=array").json()[0]["id"] == entry["id"]
+    claim_page = get(ds, "/kb/claims/aso2021-medial-wb-pain").text
+    for href in re.findall(r'href="(/kb/faq/[^"]+)"', claim_page):  # the claim page links rows
+        assert get(ds, href).status_code == 200, href
+    docs = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    assert "/kb/faq/<id>" in docs and "the table has no page of its own" in docs
 
 
 def test_hidden_tables_stay_off_the_database_page(ds: Datasette) -> None:

@@ -17,6 +17,7 @@ SOURCE = {
     "citation": str,
     "year": NULLABLE_INT,
     "update_status": NULLABLE_STR,
+    "update_checked_at": NULLABLE_STR,  # added in v1: null = no fetched record, never checked
 }
 CLAIM = {
     "id": str,

@@ -13,7 +13,7 @@ from typing import Any
 SERIOUS_UPDATES = ("retraction", "withdrawal", "removal", "expression_of_concern")
 
 STATUS_EXPLAINED = {
-    "verified": "The figure was read in the source record named below.",
+    "verified": "A curator found this figure where “read in” says (not necessarily in the paper itself).",
     "unverified": "Nobody could read this figure in a source. Do not present it as established.",
     "disputed": "Sources disagree about this figure. Do not present it as established.",
     "deprecated": "This claim has been withdrawn. Do not use it.",
@@ -54,7 +54,8 @@ def claim_provenance(conn: sqlite3.Connection, claim_id: str) -> dict[str, Any] 
         source = _one(
             conn,
             "select doi, citation, title, journal, year, url, pmid, pmcid, study_design, "
-            "update_status, update_notices, metadata_origin, notes from sources where doi = ?",
+            "update_status, update_notices, metadata_origin, retrieved_at, notes "
+            "from sources where doi = ?",
             [claim["source_doi"]],
         )
     superseded_by = None
