@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -650,8 +651,20 @@ def _cited_dois(
     return (dois or None), numbers, mentions
 
 
-def check_text(db: sqlite_utils.Database, text: str, index: ClaimIndex | None = None) -> Report:
-    """Check a draft (plain text or Markdown) against the KB in db."""
+class CheckTookTooLong(TimeoutError):
+    """The check passed its deadline; raised between sentences, so nothing is left half-done."""
+
+
+def check_text(
+    db: sqlite_utils.Database,
+    text: str,
+    index: ClaimIndex | None = None,
+    deadline: float | None = None,
+) -> Report:
+    """Check a draft (plain text or Markdown) against the KB in db.
+
+    `deadline` is a `time.monotonic()` value: past it, CheckTookTooLong is raised.
+    """
     index = index or ClaimIndex(db)
     report = Report(text)
     refs: list[Reference] = parse_references(text)
@@ -660,7 +673,12 @@ def check_text(db: sqlite_utils.Database, text: str, index: ClaimIndex | None = 
     used: set[str] = set()
     cited_numbers: set[int] = set()
     all_mentions = []
-    for sentence in split_sentences(text):
+    sentences = split_sentences(text)
+    for done, sentence in enumerate(sentences):
+        if deadline is not None and time.monotonic() > deadline:
+            raise CheckTookTooLong(
+                f"checked {done} of {len(sentences)} sentences in the time allowed"
+            )
         if sentence.heading or any(a <= sentence.start < b for a, b in ref_spans):
             continue
         for span in split_clauses(text, sentence):

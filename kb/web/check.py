@@ -1,20 +1,24 @@
 """Datasette plugin: paste a draft at /-/check and see it annotated; POST /-/check.json for the CMS.
 
-The check runs in Datasette's thread executor (`Database.execute_fn`), never on the event loop.
+The check runs in Datasette's thread executor (`Database.execute_fn`), never on the event loop, and
+stops at a deadline (plugin setting `check_time_limit_ms`, default 5 s) with a clear error: the SQL
+time limit does not reach the Python side of a check, so this bounds what one request can cost.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import sqlite_utils
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-from ..factcheck import COLOURS, Report, check_text
+from ..factcheck import COLOURS, CheckTookTooLong, Report, check_text
 
 MAX_BYTES = 200 * 1024
+DEFAULT_TIME_LIMIT_MS = 5000
 
 
 def _kb_database(datasette):
@@ -26,11 +30,28 @@ def _kb_database(datasette):
     return None
 
 
+def _time_limit_ms(datasette) -> int:
+    config = datasette.plugin_config("kb") or {}
+    return int(config.get("check_time_limit_ms") or DEFAULT_TIME_LIMIT_MS)
+
+
 async def _run_check(datasette, text: str) -> Report:
+    """The report; CheckTookTooLong past the time limit."""
     db = _kb_database(datasette)
     if db is None:
         raise LookupError("no KB database is attached")
-    return await db.execute_fn(lambda conn: check_text(sqlite_utils.Database(conn), text))
+    limit = _time_limit_ms(datasette) / 1000
+
+    def run(conn) -> Report:
+        deadline = time.monotonic() + limit
+        return check_text(sqlite_utils.Database(conn), text, deadline=deadline)
+
+    return await db.execute_fn(run)
+
+
+def _too_slow(datasette, exc: CheckTookTooLong) -> str:
+    seconds = _time_limit_ms(datasette) / 1000
+    return f"The check took longer than {seconds:g} s ({exc}): split the draft and check each part."
 
 
 def _segments(report: Report) -> list[dict[str, Any]]:
@@ -71,9 +92,14 @@ async def check_page(datasette, request):
                 context["error"] = f"The draft is larger than {MAX_BYTES // 1024} KB."
                 status = 413
             elif draft.strip():
-                report = await _run_check(datasette, draft)
-                context["report"] = report
-                context["segments"] = _segments(report)
+                try:
+                    report = await _run_check(datasette, draft)
+                except CheckTookTooLong as exc:
+                    context["error"] = _too_slow(datasette, exc)
+                    status = 400
+                else:
+                    context["report"] = report
+                    context["segments"] = _segments(report)
     html = await datasette.render_template("check.html", context, request=request)
     return Response.html(html, status=status)
 
@@ -102,7 +128,10 @@ async def check_json(datasette, request):
             if not isinstance(payload.get("text"), str):
                 return Response.json({"error": 'JSON body needs a "text" string'}, status=400)
             text = payload["text"]
-    report = await _run_check(datasette, text)
+    try:
+        report = await _run_check(datasette, text)
+    except CheckTookTooLong as exc:
+        return Response.json({"error": _too_slow(datasette, exc)}, status=400)
     return Response.json(report.to_dict())
 
 
