@@ -23,6 +23,12 @@ PUBLIC_SETTINGS = {
 }
 
 
+def publish_options() -> str:
+    """PUBLIC_SETTINGS as `datasette publish ... --extra-options` takes them, so a published
+    instance runs with the same settings as `kb serve --public` (publish adds -i and an inspect file)."""
+    return " ".join(f"--setting {name} {value}" for name, value in PUBLIC_SETTINGS.items())
+
+
 def ensure_built(data_dir: Path, db_path: Path) -> BuildResult | None:
     """Build db_path if it is missing or was built from other data. Returns None when it was current."""
     if db_path.exists() and build_id_of(db_path) == data_fingerprint(data_dir):
@@ -62,3 +68,10 @@ def serve(
     """Replace this process with Datasette (signals and exit codes then belong to it)."""
     args = datasette_args(db_path, metadata, host, port, public)
     os.execv(args[0], args)
+
+
+if __name__ == "__main__":
+    # `python -m kb.serve --extra-options`: the settings for `datasette publish` (see README, Deploying)
+    if sys.argv[1:] != ["--extra-options"]:
+        sys.exit("usage: python -m kb.serve --extra-options")
+    print(publish_options())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from kb.serve import PUBLIC_SETTINGS, datasette_args, ensure_built
+from kb.serve import PUBLIC_SETTINGS, datasette_args, ensure_built, publish_options
 
 
 def test_serve_builds_when_missing_then_only_when_data_changes(
@@ -35,3 +35,14 @@ def test_kb_serve_answers_over_http(kb_server: str) -> None:
     claims = httpx.get(f"{kb_server}/kb/claims.json?_shape=array&_size=max", timeout=10).json()
     assert len(claims) >= 25
     assert {c["status"] for c in claims} >= {"verified", "unverified"}
+
+
+def test_published_instances_get_the_public_settings() -> None:
+    import subprocess
+    import sys
+
+    printed = subprocess.run([sys.executable, "-m", "kb.serve", "--extra-options"],
+                             capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    assert printed == publish_options().split()
+    settings = {printed[i + 1]: printed[i + 2] for i, a in enumerate(printed) if a == "--setting"}
+    assert settings == PUBLIC_SETTINGS
