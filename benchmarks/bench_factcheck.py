@@ -2,7 +2,8 @@
 
 Times the real check (FTS prefilter + rapidfuzz rerank) against all-pairs rapidfuzz (every sentence scored
 against every claim with the same scorer, then the same verdict logic), asserts both give the same verdicts
-on the planted sentences, and prints both times and the ratio. Goals: < 1 s and >= 20x faster.
+on the planted sentences, and prints both times and the ratio. Goals: < 1 s (at 100k claims) and
+>= 20x faster.
 
     .venv/bin/python -m benchmarks.bench_factcheck [--claims 100000] [--words 2000]
 """
@@ -170,7 +171,8 @@ def main() -> None:
     ratio = t_pairs / t_check
     print(f"kb check: {t_check:.3f} s   all-pairs rapidfuzz: {t_pairs:.2f} s   ratio: {ratio:.0f}x")
     assert ok, "kb check and all-pairs disagree on a planted sentence"
-    assert t_check < 1.0, f"kb check took {t_check:.2f} s (goal < 1 s)"
+    if args.claims <= 100_000:  # the issue's goal is set at 100k; larger sizes show the growth
+        assert t_check < 1.0, f"kb check took {t_check:.2f} s (goal < 1 s)"
     assert ratio >= 20, f"only {ratio:.1f}x faster than all-pairs (goal >= 20x)"
 
 

@@ -27,7 +27,7 @@ SEED = 20251124
 CLAIMS_PER_FILE = 1000
 CLAIMS_PER_SOURCE = 5
 CACHE = Path(__file__).resolve().parent / ".cache"
-GENERATOR_VERSION = "1"  # bump when the output changes, so cached data is regenerated
+GENERATOR_VERSION = "2"  # bump when the output changes, so cached data is regenerated
 
 # Words in nearly every claim, then a medical middle, then a long synthetic tail.
 COMMON = ["knee", "bone", "marrow", "lesion", "patients", "mri", "osteoarthritis", "pain"]

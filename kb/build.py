@@ -21,7 +21,7 @@ from . import __version__
 from .cache import BuildCache, DataFile, scan
 from .doi import doi_url
 from .loader import Problem, load_data, read_article, read_records
-from .schema import FTS, TABLES, ensure_db_shape, ensure_fts
+from .schema import DERIVED, FTS, TABLES, count_claim_terms, ensure_db_shape, ensure_fts
 from .validate import (
     KB,
     ClaimChecker,
@@ -458,7 +458,9 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
         conn.execute("commit")
         if changed is None:
             ensure_fts(db)
-        counts = {name: db[name].count for name in TABLES if name != "build_info"}
+        else:
+            count_claim_terms(conn)
+        counts = {name: db[name].count for name in TABLES if name not in DERIVED}
         info = {
             "build_id": fingerprint[:12],
             "data_fingerprint": fingerprint,

@@ -24,7 +24,9 @@ from typing import Any
 from . import __version__
 from .loader import file_bytes, misnamed_files
 
-_CODE = ("loader.py", "validate.py", "doi.py", "cache.py")
+# The code a cached entry or an incremental build depends on: parsing and checking, and (for the
+# manifest) the schema and the rows the build derives, so a code change always means a full build.
+_CODE = ("loader.py", "validate.py", "doi.py", "cache.py", "schema.py", "build.py")
 
 
 def _code_version() -> str:

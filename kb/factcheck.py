@@ -30,6 +30,7 @@ from .references import (
     parse_references,
     source_by_author,
 )
+from .schema import CLAIM_TERMS, CLAIM_VOCAB
 from .sentences import Span, split_clauses, split_sentences
 
 STATEMENT_VERDICTS = ("supported", "unverified", "contradicted", "misattributed", "unsupported")
@@ -406,13 +407,13 @@ class ClaimIndex:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
         self.total = db.execute("select count(*) from claims").fetchone()[0]
-        # document counts per five-letter stem, from the FTS vocabulary (porter stems keep the prefix)
-        db.execute(
-            "create virtual table if not exists temp.kb_claims_vocab "
-            "using fts5vocab(main, 'claims_fts', 'col')"
-        )
+        # claim counts per five-letter stem (porter stems keep the prefix), counted by the build
+        if db["claim_terms"].exists():
+            rows = db.execute("select term, doc from claim_terms")
+        else:  # a database built before claim_terms existed: count from the index itself
+            db.execute(CLAIM_VOCAB)
+            rows = db.execute(CLAIM_TERMS)
         self.df: dict[str, int] = {}
-        rows = db.execute("select term, doc from temp.kb_claims_vocab where col = 'statement'")
         for term, doc in rows:
             key = term[:5]
             if doc > self.df.get(key, 0):

@@ -248,8 +248,12 @@ def check_references(
 ) -> list[RefResult]:
     """A verdict per listed reference, then one `missing` row per work named in the text but not listed."""
     results: list[RefResult] = []
-    sources = {r["doi"]: dict(r) for r in db.query("select * from sources")}
     listed = {r.doi for r in refs if r.doi}
+    marks = ", ".join("?" * len(listed))
+    sources = {
+        r["doi"]: dict(r)
+        for r in db.query(f"select * from sources where doi in ({marks})", sorted(listed))
+    }  # only the listed works: a field-wide KB holds hundreds of thousands
     for ref in refs:
         src = sources.get(ref.doi or "")
         cited = ref.number in cited_numbers if has_markers else False

@@ -5,6 +5,8 @@ Column names here are the contract the website, the JSON API and `metadata.yml` 
 
 from __future__ import annotations
 
+import sqlite3
+
 import sqlite_utils
 
 TABLES: dict[str, dict] = {
@@ -79,7 +81,14 @@ TABLES: dict[str, dict] = {
         "pk": "key",
         "columns": {"key": str, "value": str},
     },
+    # How many claim statements use each (porter-stemmed) word: derived from claims_fts by
+    # `count_claim_terms`, so `kb check` does not walk the whole index on every check.
+    "claim_terms": {
+        "pk": "term",
+        "columns": {"term": str, "doc": int},
+    },
 }  # fmt: skip
+DERIVED = ("build_info", "claim_terms")  # tables about the build, not curated content
 
 FTS: dict[str, list[str]] = {
     "claims": ["statement", "topic", "population", "unit", "excerpt", "notes"],
@@ -112,9 +121,27 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
 
 
 def ensure_fts(db: sqlite_utils.Database) -> None:
-    """Build (or rebuild) the FTS5 indexes from the current rows."""
+    """Build (or rebuild) the FTS5 indexes from the current rows, and the claim word counts."""
     for table, columns in FTS.items():
         if db[f"{table}_fts"].exists():
             db[table].rebuild_fts()
         else:
             db[table].enable_fts(columns, fts_version="FTS5", tokenize="porter")
+    count_claim_terms(db.conn)
+
+
+CLAIM_VOCAB = (
+    "create virtual table if not exists temp.kb_claims_vocab "
+    "using fts5vocab(main, 'claims_fts', 'col')"
+)
+CLAIM_TERMS = "select term, doc from temp.kb_claims_vocab where col = 'statement'"
+
+
+def count_claim_terms(conn: sqlite3.Connection) -> None:
+    """Refill claim_terms from claims_fts: one row per word of the statements, with its claim count.
+
+    fts5vocab walks the whole index (0.75 s at 1M claims): done once per build, not per check."""
+    conn.execute(CLAIM_VOCAB)
+    with conn:
+        conn.execute("delete from claim_terms")
+        conn.execute(f"insert into claim_terms (term, doc) {CLAIM_TERMS}")
