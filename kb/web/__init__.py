@@ -12,7 +12,7 @@ from datasette.utils import urlsafe_components
 from datasette.utils.asgi import Response
 
 from .jsonld import dumps_safe, faq_page
-from .middleware import KBMiddleware, origins_from
+from .middleware import DEFAULT_HEAVY_SLOTS, KBMiddleware, origins_from
 from .provenance import claim_provenance, kb_overview
 
 STATUS_CLASS = {"verified": "ok", "unverified": "warn", "disputed": "bad", "deprecated": "gone"}
@@ -151,12 +151,17 @@ def asgi_wrapper(datasette):
                      f"/-/faq.jsonld?article={q}"]  # fmt: skip
         return urls
 
-    def sql_threads() -> int:
-        return int(datasette.setting("num_sql_threads") or 1)
+    def heavy_slots() -> int:
+        """Slow requests at a time: the plugin config's heavy_slots, and always at least one SQL
+        thread left for everything else."""
+        config = datasette.plugin_config("kb") or {}
+        threads = int(datasette.setting("num_sql_threads") or 1)
+        wanted = int(config.get("heavy_slots") or DEFAULT_HEAVY_SLOTS)
+        return max(1, min(wanted, threads - 1))
 
     def wrap(app):
         return KBMiddleware(
-            app, origins_from(datasette), build_id, is_public, max_age, warm_urls, sql_threads
+            app, origins_from(datasette), build_id, is_public, max_age, warm_urls, heavy_slots
         )
 
     return wrap

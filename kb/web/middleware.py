@@ -18,9 +18,14 @@ conditional GET (304) → bounded slots for heavy requests → response headers 
   change until a rebuild restarts the process. The website's API URLs (the FAQ and its JSON-LD) are
   fetched once at startup and pinned: other traffic cannot evict them and no body-size cap applies.
   HEAD is answered from a cached GET when there is one, and never stored.
-- In public mode, requests that can run slow SQL (table pages and searches, `/-/check`) share
-  `sql_threads - 1` slots (`HeavyGate`): a flood of them queues, or gets 503 with `Retry-After`, while
-  at least one SQL thread stays free for the API lookups, the FAQ and Datasette's own pages.
+- In public mode, requests that can run slow SQL (table pages and searches) share a few
+  slots (`HeavyGate`; `heavy_slots` in the plugin config, default 1, always fewer than the SQL
+  threads): a flood of them waits briefly, then gets 503 with `Retry-After`, while SQL threads stay
+  free for the API lookups, the FAQ and Datasette's own pages. One slot by default because Datasette
+  renders every response on the event loop under one GIL: a second slow request at a time adds no
+  throughput (measured: 71 vs 72 searches/s on 100k claims) but doubles how long the loop, and so
+  every cached FAQ answer, waits behind slow requests. `/-/check` (up to 5 s of Python) has a slot
+  of its own, so a fact-check neither blocks searches nor runs twice at once.
 - `/-/databases(.json)`, which shows the database's path on the server, is refused in public mode.
 - gzip for text and JSON bodies of 1 KB or more sent in one piece, when the client accepts it. A few
   lines of `zlib`, so no dependency; streamed bodies pass through as they are.
@@ -55,8 +60,10 @@ PUBLIC_VARY = b"Origin, Accept-Encoding"
 CACHE_ENTRIES = 256  # the LRU: responses other than the pinned API URLs
 CACHE_MAX_BODY = 256 * 1024  # per LRU entry
 PINNED_MAX_BODY = 16 * 1024 * 1024  # per pinned entry: the whole FAQ of a large KB still fits
+DEFAULT_HEAVY_SLOTS = 1  # slow requests at a time (see the module docstring)
 HEAVY_QUEUE = 32  # heavy requests waiting for a slot; more are refused at once
-HEAVY_WAIT_S = 1.0  # how long a heavy request waits for a slot before it gets 503
+HEAVY_WAIT_S = 1.0  # how long a slow request waits for a slot before it gets 503
+CHECK_WAIT_S = 6.0  # a fact-check may run 5 s (check_time_limit_ms): the next one waits for it
 RETRY_AFTER_S = 1
 REFUSED_IN_PUBLIC = (b"/-/databases", b"/-/databases.json")
 
@@ -70,7 +77,7 @@ API_JSON_COLUMNS: dict[bytes, tuple[str, ...]] = {
 API_PATHS = (*API_JSON_COLUMNS, b"/-/faq.jsonld")
 # A table or query page (`/db/name`, `/db/name.json`): may run slow SQL (search, count, facets).
 HEAVY_PATH = re.compile(rb"^/[^/]+/[^/]+$")
-HEAVY_EXTRA = (b"/-/check", b"/-/check.json")
+CHECK_PATHS = (b"/-/check", b"/-/check.json")
 
 # The URLs warmed at startup and pinned in the cache (per article ones come from the plugin).
 WARM_URLS = (
@@ -101,9 +108,7 @@ def refused_path(raw_path: bytes, path: str) -> bool:
 
 def is_heavy(raw_path: bytes) -> bool:
     """Requests that can hold an SQL thread for the whole time limit: table and query pages other
-    than the website's API lookups, and the fact-checker."""
-    if raw_path in HEAVY_EXTRA:
-        return True
+    than the website's API lookups (the fact-checker has a gate of its own)."""
     return (
         not raw_path.startswith(b"/-/")
         and raw_path not in API_JSON_COLUMNS
@@ -167,6 +172,12 @@ async def _discard(message: Message) -> None:
 class Entry:
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    gzipped: bytes | None = None  # compressed once, on the first request that accepts gzip
+
+    def compressed(self) -> bytes:
+        if self.gzipped is None:
+            self.gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self.gzipped
 
 
 class ResponseCache:
@@ -202,12 +213,13 @@ class ResponseCache:
 
 
 class HeavyGate:
-    """At most `slots` heavy requests at a time; up to HEAVY_QUEUE wait (each at most HEAVY_WAIT_S)
+    """At most `slots` slow requests at a time; up to HEAVY_QUEUE wait (each at most `wait` seconds)
     and the rest are refused. The semaphore belongs to the event loop that first used it: a new loop
     (as each test's `asyncio.run` brings) gets a new one."""
 
-    def __init__(self, slots: Callable[[], int]):
+    def __init__(self, slots: Callable[[], int], wait: float = HEAVY_WAIT_S):
         self.slots = slots
+        self.wait = wait
         self.waiting = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sem: asyncio.Semaphore | None = None
@@ -224,7 +236,7 @@ class HeavyGate:
             return False
         self.waiting += 1
         try:
-            await asyncio.wait_for(sem.acquire(), HEAVY_WAIT_S)
+            await asyncio.wait_for(sem.acquire(), self.wait)
             return True
         except TimeoutError:
             return False
@@ -247,7 +259,7 @@ class KBMiddleware:
         is_public: Callable[[], bool],
         max_age: Callable[[], int],
         warm_urls: Callable[[], Awaitable[list[str]]] | None = None,
-        sql_threads: Callable[[], int] = lambda: 3,
+        heavy_slots: Callable[[], int] = lambda: DEFAULT_HEAVY_SLOTS,
     ):
         self.app = app
         self.origins = tuple(origins)
@@ -256,7 +268,8 @@ class KBMiddleware:
         self.max_age = max_age
         self.warm_urls = warm_urls
         self.cache = ResponseCache()
-        self.gate = HeavyGate(lambda: sql_threads() - 1)
+        self.gate = HeavyGate(heavy_slots)
+        self.check_gate = HeavyGate(lambda: 1, CHECK_WAIT_S)
         self.warmed = False
 
     def allowed_origin(self, origin: bytes | None) -> bytes | None:
@@ -323,19 +336,27 @@ class KBMiddleware:
             ("hit" if hit else "miss") if cacheable else None,
         )
         if hit is not None:
-            length = [(b"content-length", str(len(hit.body)).encode())]
-            cached = [(k, v) for k, v in hit.headers if k.lower() != b"content-length"] + length
-            await out({"type": "http.response.start", "status": 200, "headers": cached})
-            await out({"type": "http.response.body", "body": hit.body})
+            body, extra = hit.body, []
+            if gzip_ok and len(body) >= GZIP_MIN_BYTES:  # JSON: compress once, not per request
+                body, extra = hit.compressed(), [(b"content-encoding", b"gzip")]
+            length = [(b"content-length", str(len(body)).encode())]
+            cached = [(k, v) for k, v in hit.headers if k.lower() != b"content-length"]
+            await out({"type": "http.response.start", "status": 200,
+                       "headers": cached + extra + length})  # fmt: skip
+            await out({"type": "http.response.body", "body": body})
             return
         if cacheable and method == "GET":
             out = self.recorder(key, out)
-        if public and is_heavy(raw_path):
-            if not await self.gate.acquire():
+        gate = None
+        if public:
+            gate = self.check_gate if raw_path in CHECK_PATHS else None
+            gate = self.gate if is_heavy(raw_path) else gate
+        if gate is not None:
+            if not await gate.acquire():
                 await _plain(
                     send,
                     503,
-                    "Busy: too many searches at once. Try again in a moment.\n",
+                    "Busy: too many slow requests at once. Try again in a moment.\n",
                     [
                         (b"retry-after", str(RETRY_AFTER_S).encode()),
                         (b"cache-control", b"no-store"),
@@ -345,7 +366,7 @@ class KBMiddleware:
             try:
                 await self.app(scope, receive, out)
             finally:
-                self.gate.release()
+                gate.release()
             return
         await self.app(scope, receive, out)
 
