@@ -10,28 +10,35 @@ The server is Datasette with exactly the arguments and settings `kb serve --publ
 seeded synthetic database (`benchmarks/generate.py`, cached under benchmarks/.cache/).
 
 Phase 1 drives each endpoint alone with N concurrent clients (one connection each) for a fixed time:
-/-/versions.json (Datasette's cheapest endpoint: the floor), the FAQ as the website asks for it
-(answered from the pinned cache), the FAQ with a cache-busting parameter (a full query every time),
-and searches for medium-frequency words. Phase 2 runs a flood of slow requests from N clients while a
-quarter as many clients read the FAQ, two read the cache-busted FAQ and two the floor. Every flood
-request is unique (a `_bust` parameter no cache has seen): searches for the most common words
-(in nearly every claim), raw FTS prefix queries (`k*`, `b* OR m*`: the public settings allow
-`_searchmode=raw` on table pages) and table searches that also count and facet.
+/-/versions.json (the floor: the cheapest answer, from the middleware's memory like the FAQ), the FAQ
+as the website asks for it, the FAQ with a cache-busting parameter (`_bust=<n>`: the middleware drops
+parameters an API endpoint does not read, so it is answered from memory too; the "cached" column
+shows it), claim lookups that each name a different claim (never cached: each runs a query, the
+uncached path of the API), and searches for medium-frequency words. Phase 2 runs a flood of slow
+requests from N clients while a quarter as many clients read the FAQ, and two each send the
+cache-busting FAQ, uncached claim lookups and the floor. Every flood request is unique (`_bust`):
+searches for the most common words (in nearly every claim), raw FTS prefix queries (`k*`,
+`b* OR m*`: the public settings allow `_searchmode=raw` on table pages) and table searches that also
+count and facet. Bodies are read as sent (gzip, not decompressed: a browser's work, not the server's).
 
 Outcomes are counted by kind: 200 answered, 400 stopped by the SQL time limit, 503 shed by the
 server's bound on slow requests (`Retry-After`), anything else or no answer within 10 s an error.
-For the FAQ and the floor anything but 200 is an error. Goal (the issue): zero errors, FAQ p99 under
-50 ms at 20 clients alone and during the flood; and the cache-busted FAQ never starves: its p99 during
-the flood stays under the SQL time limit (it never waits out a slow query). Exit 1 on GOAL MISSED.
+For the FAQ, the lookups and the floor anything but 200 is an error. Goal (the issue): zero errors,
+FAQ p99 under 50 ms at 20 clients alone and during the flood (with and without the cache-busting
+parameter); and the API never starves: an uncached claim lookup's p99 during the flood stays under
+the SQL time limit (it never waits out a slow query). Exit 1 on GOAL MISSED.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import itertools
 import json
+import random
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -40,6 +47,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -53,6 +61,7 @@ FLOOR = "/-/versions.json"
 GOAL_P99_MS = 50.0
 SQL_LIMIT_MS = float(PUBLIC_SETTINGS["sql_time_limit_ms"])
 TIMEOUT_S = 10.0
+ACCEPT_GZIP = {"Accept-Encoding": "gzip"}  # as browsers and CDNs ask
 # Words in nearly every synthetic claim (benchmarks/generate.py COMMON), and medium ones.
 COMMON = ["knee", "bone", "marrow", "lesion", "patients", "mri", "osteoarthritis", "pain"]
 MEDIUM = ["subchondral sclerosis", "meniscal extrusion", "vitamin", "synovitis effusion",
@@ -70,6 +79,10 @@ def busted(path: str) -> Url:
 
 def fixed(path: str) -> Url:
     return lambda n: path
+
+
+def claim_lookup(ids: list[str]) -> Url:
+    return lambda n: f"/kb/claim.json?_shape=array&id={quote(ids[n % len(ids)], safe='')}"
 
 
 def medium_search(n: int) -> str:
@@ -130,9 +143,13 @@ async def drive(base: str, url: Url, clients: int, seconds: float, stats: Stats)
         async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT_S, limits=limits) as client:
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
-                try:
-                    r = await client.get(url(next(NONCE)), headers={"Accept-Encoding": "gzip"})
-                    status, body, cache = r.status_code, r.content, r.headers.get("x-kb-cache")
+                try:  # the body as sent (not decompressed: a browser's work, not the server's)
+                    path = url(next(NONCE))
+                    async with client.stream("GET", path, headers=ACCEPT_GZIP) as r:
+                        body = b"".join([chunk async for chunk in r.aiter_raw()])
+                    status, cache = r.status_code, r.headers.get("x-kb-cache")
+                    if status != 200 and r.headers.get("content-encoding") == "gzip":
+                        body = gzip.decompress(body)
                 except httpx.HTTPError:
                     status, body, cache = None, b"", None
                 stats.add(status, body, time.perf_counter() - t0, cache)
@@ -178,10 +195,24 @@ def start_server(db: Path, workdir: Path) -> tuple[subprocess.Popen, str, float]
     return proc, base, started
 
 
-async def run(base: str, clients: int, seconds: float) -> dict:
+def claim_ids(db: Path, n: int = 200_000) -> list[str]:
+    """Up to n claim ids in a seeded random order: every lookup names a claim not asked for yet."""
+    conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
+    total = conn.execute("select max(rowid) from claims").fetchone()[0]
+    step = max(1, total // n)
+    ids = [r[0] for r in conn.execute("select id from claims where rowid % ? = 0", [step])]
+    conn.close()
+    random.Random(1).shuffle(ids)
+    return ids
+
+
+async def run(base: str, clients: int, seconds: float, ids: list[str]) -> dict:
     results = {}
+    lookups = claim_lookup(ids)
     alone = [("floor /-/versions.json", fixed(FLOOR), True), ("faq", fixed(FAQ), True),
-             ("faq cache-busted", busted(FAQ), True), ("search medium words", medium_search, False)]  # fmt: skip
+             ("faq + cache-busting parameter", busted(FAQ), True),
+             ("claim lookups, uncached", lookups, True),
+             ("search medium words", medium_search, False)]  # fmt: skip
     for name, url, strict in alone:
         await drive(base, url, clients, 1.0, Stats("warm-up", strict))
         stats = Stats(name, strict)
@@ -191,7 +222,8 @@ async def run(base: str, clients: int, seconds: float) -> dict:
     during = {
         f"flood ({clients} c)": (flood, clients, False),
         f"faq during flood ({side} c)": (fixed(FAQ), side, True),
-        "faq cache-busted during flood (2 c)": (busted(FAQ), 2, True),
+        "faq + cache-busting, flood (2 c)": (busted(FAQ), 2, True),
+        "claim lookups uncached, flood (2 c)": (lookups, 2, True),
         "floor during flood (2 c)": (fixed(FLOOR), 2, True),
     }
     stats = {name: Stats(name, strict) for name, (_, _, strict) in during.items()}
@@ -226,7 +258,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         proc, base, started = start_server(db, Path(tmp))
         try:
-            results = asyncio.run(run(base, args.clients, seconds))
+            results = asyncio.run(run(base, args.clients, seconds, claim_ids(db)))
         finally:
             proc.terminate()
             try:
@@ -244,30 +276,38 @@ def main() -> None:
               f"{r['cache_hits']:>7}")  # fmt: skip
     side = max(1, args.clients // 4)
     floor, faq = results["floor /-/versions.json"], results["faq"]
-    busted_alone = results["faq cache-busted"]
+    bust, lookups = results["faq + cache-busting parameter"], results["claim lookups, uncached"]
     faq_flood = results[f"faq during flood ({side} c)"]
-    busted_flood = results["faq cache-busted during flood (2 c)"]
+    bust_flood = results["faq + cache-busting, flood (2 c)"]
+    lookups_flood = results["claim lookups uncached, flood (2 c)"]
     floor_flood = results["floor during flood (2 c)"]
+    under = f"< {GOAL_P99_MS:g} ms"
     checks = [
-        ("faq p99 alone vs floor p99", faq["p99_ms"], floor["p99_ms"], f"< {GOAL_P99_MS:g} ms",
+        ("faq p99 alone vs floor p99", faq["p99_ms"], floor["p99_ms"], under,
          faq["p99_ms"] < GOAL_P99_MS),
-        ("faq p99 during flood vs faq alone", faq_flood["p99_ms"], faq["p99_ms"],
-         f"< {GOAL_P99_MS:g} ms", faq_flood["p99_ms"] < GOAL_P99_MS),
-        ("cache-busted faq p99 during flood vs alone", busted_flood["p99_ms"],
-         busted_alone["p99_ms"], f"< {SQL_LIMIT_MS:g} ms", busted_flood["p99_ms"] < SQL_LIMIT_MS),
+        ("faq+bust p99 alone vs faq p99", bust["p99_ms"], faq["p99_ms"], under,
+         bust["p99_ms"] < GOAL_P99_MS),
+        ("faq p99 during flood vs alone", faq_flood["p99_ms"], faq["p99_ms"], under,
+         faq_flood["p99_ms"] < GOAL_P99_MS),
+        ("faq+bust p99 during flood vs alone", bust_flood["p99_ms"], bust["p99_ms"], under,
+         bust_flood["p99_ms"] < GOAL_P99_MS),
+        ("uncached lookup p99 during flood vs alone", lookups_flood["p99_ms"], lookups["p99_ms"],
+         f"< {SQL_LIMIT_MS:g} ms", lookups_flood["p99_ms"] < SQL_LIMIT_MS),
         ("floor p99 during flood vs alone", floor_flood["p99_ms"], floor["p99_ms"], "(report)",
          True),
     ]  # fmt: skip
     for check in checks:
         print(ratio_line(*check))
     errors = sum(r["errors"] for r in results.values())
-    # Honesty checks: the cache-busting requests really missed the cache.
-    leaked = busted_alone["cache_hits"] + busted_flood["cache_hits"] + results[
+    # Honesty checks: requests meant to run a query really missed the cache.
+    leaked = lookups["cache_hits"] + lookups_flood["cache_hits"] + results[
         f"flood ({args.clients} c)"]["cache_hits"]  # fmt: skip
+    print(f"cache-busting parameter answered from memory: {bust['cache_hits']:,} of {bust['ok']:,} "
+          f"alone, {bust_flood['cache_hits']:,} of {bust_flood['ok']:,} during the flood")  # fmt: skip
     met = errors == 0 and leaked == 0 and all(c[-1] for c in checks)
-    print(f"goal: zero errors, FAQ p99 < {GOAL_P99_MS:g} ms alone and during the flood, cache-busted "
-          f"FAQ p99 < {SQL_LIMIT_MS:g} ms during the flood: {'met' if met else 'GOAL MISSED'} "
-          f"(errors {errors}, cache hits on cache-busted requests {leaked})")  # fmt: skip
+    print(f"goal: zero errors, FAQ p99 < {GOAL_P99_MS:g} ms alone and during the flood, uncached "
+          f"lookup p99 < {SQL_LIMIT_MS:g} ms during the flood: {'met' if met else 'GOAL MISSED'} "
+          f"(errors {errors}, cache hits on requests meant to miss {leaked})")  # fmt: skip
     print(json.dumps({"claims": claims, "clients": args.clients, "seconds": seconds,
                       "results": results, "goal_met": met}))  # fmt: skip
     if not met:

@@ -67,7 +67,9 @@ together: `update_status` null with `update_checked_at` set means none was found
   `If-None-Match` and get `304 Not Modified` until the next rebuild. Only a request that would get that
   200 gets a 304: an error stays an error. Every response carries `X-Content-Type-Options: nosniff`.
 - A public instance keeps whole GET JSON responses in memory (`X-KB-Cache: hit` or `miss`). The FAQ URLs
-  below (all of it, each article's, and the JSON-LD) are fetched at startup and never evicted.
+  below (all of it, each article's, and the JSON-LD) are fetched at startup and never evicted. The
+  endpoints below read only their own parameters (`_shape`, `_nl` and `article`, `id` or `doi`, the
+  first of each); any other parameter is dropped before the query runs, so it cannot bypass the cache.
 - Searches and table pages share a bounded number of SQL slots on a public instance, so they cannot
   starve the FAQ and the lookups; when too many run at once the overflow gets `503` with
   `Retry-After: 1` (retry then). The FAQ, claim and source lookups and the JSON-LD are never refused

@@ -15,7 +15,8 @@ conditional GET (304) → bounded slots for heavy requests → response headers 
   `If-None-Match` is answered 304 only where the answer would be that 200: from the cache, or by
   turning the app's own 200 into a 304. A request that fails still fails.
 - In public mode, complete 200 GET JSON responses are cached in memory (`ResponseCache`): they cannot
-  change until a rebuild restarts the process. The website's API URLs (the FAQ and its JSON-LD) are
+  change until a rebuild restarts the process. The API endpoints get only the parameters they read
+  (`api_query`), so a cache-busting parameter reaches neither Datasette nor a new cache entry. The website's API URLs (the FAQ and its JSON-LD) are
   fetched once at startup and pinned: other traffic cannot evict them and no body-size cap applies.
   HEAD is answered from a cached GET when there is one, and never stored.
 - In public mode, requests that can run slow SQL (table pages and searches) share a few
@@ -53,6 +54,7 @@ JSON_SUFFIXES = (b".json", b".jsonld")
 JSON_TYPES = (b"application/json", b"application/ld+json")
 COMPRESSIBLE = (b"text/", b"application/json", b"application/ld+json", b"application/javascript")
 GZIP_MIN_BYTES = 1024
+GZIP_THREAD_BYTES = 64 * 1024  # larger bodies are compressed off the event loop
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 ALLOWED_REQUEST_HEADERS = "If-None-Match, Accept, Accept-Language, Content-Language"
 EXPOSED_HEADERS = "ETag, X-KB-Build"
@@ -73,8 +75,16 @@ API_JSON_COLUMNS: dict[bytes, tuple[str, ...]] = {
     b"/kb/claim.json": ("source",),
     b"/kb/source.json": ("claim_ids",),
 }
+# The parameters each API endpoint reads; anything else is dropped before Datasette sees the request
+# (Datasette ignores it anyway), so `?_bust=123` cannot make the FAQ bypass the cache.
+API_PARAMS: dict[bytes, tuple[bytes, ...]] = {
+    b"/kb/faq.json": (b"_shape", b"_nl", b"article", b"id"),
+    b"/kb/claim.json": (b"_shape", b"_nl", b"id"),
+    b"/kb/source.json": (b"_shape", b"_nl", b"doi"),
+    b"/-/faq.jsonld": (b"article",),
+}
 # Responses that do not depend on the Host header (no absolute URLs in them): cached across hosts.
-API_PATHS = (*API_JSON_COLUMNS, b"/-/faq.jsonld")
+API_PATHS = tuple(API_PARAMS)
 # A table or query page (`/db/name`, `/db/name.json`): may run slow SQL (search, count, facets).
 HEAVY_PATH = re.compile(rb"^/[^/]+/[^/]+$")
 CHECK_PATHS = (b"/-/check", b"/-/check.json")
@@ -114,6 +124,19 @@ def is_heavy(raw_path: bytes) -> bool:
         and raw_path not in API_JSON_COLUMNS
         and HEAVY_PATH.match(raw_path) is not None
     )
+
+
+def api_query(raw_path: bytes, query: bytes) -> bytes:
+    """The query an API endpoint is served with: its own parameters (the first of each, in a fixed
+    order), then `_json=` for every JSON column, so those are always parsed."""
+    first: dict[bytes, bytes] = {}
+    for part in query.split(b"&"):
+        name = part.partition(b"=")[0]
+        if name in API_PARAMS[raw_path] and name not in first:
+            first[name] = part
+    kept = [first[name] for name in API_PARAMS[raw_path] if name in first]
+    kept += [b"_json=" + c.encode() for c in API_JSON_COLUMNS.get(raw_path, ())]
+    return b"&".join(kept)
 
 
 def cache_key(host: bytes | None, raw_path: bytes, query: bytes) -> tuple:
@@ -160,6 +183,14 @@ async def _plain(send: Send, status: int, text: str, headers: Iterable[tuple[byt
     await send({"type": "http.response.body", "body": body})
 
 
+async def compress(body: bytes) -> bytes:
+    """gzip; a large body in a worker thread (zlib lets go of the GIL), so compressing the whole FAQ
+    of a large KB does not stall every other request on the event loop."""
+    if len(body) < GZIP_THREAD_BYTES:
+        return gzip.compress(body, compresslevel=6, mtime=0)
+    return await asyncio.to_thread(gzip.compress, body, 6, mtime=0)
+
+
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
@@ -174,9 +205,9 @@ class Entry:
     body: bytes
     gzipped: bytes | None = None  # compressed once, on the first request that accepts gzip
 
-    def compressed(self) -> bytes:
+    async def compressed(self) -> bytes:
         if self.gzipped is None:
-            self.gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+            self.gzipped = await compress(self.body)
         return self.gzipped
 
 
@@ -307,8 +338,8 @@ class KBMiddleware:
             return
         if public and not self.warmed:
             await self.warm()
-        if is_json and raw_path in API_JSON_COLUMNS:
-            scope = self.with_json_columns(scope, API_JSON_COLUMNS[raw_path])
+        if raw_path in API_PARAMS:
+            scope = dict(scope, query_string=api_query(raw_path, scope.get("query_string", b"")))
         build = await self.build_id() if is_json else None
         etag = f'W/"kb-{build}"'.encode() if build and public else None
         not_modified = bool(
@@ -338,7 +369,7 @@ class KBMiddleware:
         if hit is not None:
             body, extra = hit.body, []
             if gzip_ok and len(body) >= GZIP_MIN_BYTES:  # JSON: compress once, not per request
-                body, extra = hit.compressed(), [(b"content-encoding", b"gzip")]
+                body, extra = await hit.compressed(), [(b"content-encoding", b"gzip")]
             length = [(b"content-length", str(len(body)).encode())]
             cached = [(k, v) for k, v in hit.headers if k.lower() != b"content-length"]
             await out({"type": "http.response.start", "status": 200,
@@ -485,11 +516,14 @@ class KBMiddleware:
         scopes = [self.internal_scope(url) for url in urls]
         for scope in scopes:
             raw_path = scope["raw_path"]
-            if raw_path in API_JSON_COLUMNS:
-                scope = self.with_json_columns(scope, API_JSON_COLUMNS[raw_path])
+            if raw_path in API_PARAMS:
+                scope = dict(scope, query_string=api_query(raw_path, scope["query_string"]))
             self.cache.pinned_keys.add(cache_key(None, raw_path, scope["query_string"]))
         for scope in scopes:
             await self.handle(scope, _no_body, _discard)
+        for entry in self.cache.pinned.values():  # the website asks with Accept-Encoding: gzip
+            if len(entry.body) >= GZIP_MIN_BYTES:
+                await entry.compressed()
 
     @staticmethod
     def internal_scope(url: str) -> Scope:
@@ -552,12 +586,6 @@ class KBMiddleware:
         await send({"type": "http.response.body", "body": b""})
 
     @staticmethod
-    def with_json_columns(scope: Scope, columns: tuple[str, ...]) -> Scope:
-        query = scope.get("query_string", b"")
-        extra = b"&".join(b"_json=" + c.encode() for c in columns)
-        return dict(scope, query_string=query + b"&" + extra if query else extra)
-
-    @staticmethod
     def gzip_send(send: Send) -> Send:
         start: Message | None = None
         passthrough = False
@@ -588,7 +616,7 @@ class KBMiddleware:
                 and len(body) >= GZIP_MIN_BYTES
                 and b"content-encoding" not in names
             ):
-                body = gzip.compress(body, compresslevel=6, mtime=0)
+                body = await compress(body)
                 headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
                 headers += [
                     (b"content-encoding", b"gzip"),
