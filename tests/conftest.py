@@ -107,3 +107,20 @@ def public_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc, base = start_kb_serve(tmp_path_factory.mktemp("public"), "--public")
     yield base
     stop(proc)
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+@pytest.fixture
+def page() -> Iterator:
+    """A page in Debian's Chromium driven by Playwright (which cannot download a browser here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()

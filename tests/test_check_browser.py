@@ -7,31 +7,22 @@ from pathlib import Path
 import pytest
 
 ARTICLE = Path(__file__).parent / "fixtures" / "articles" / "pain-and-location.txt"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
 
 @pytest.mark.browser
-def test_paste_a_draft_and_see_verdicts(kb_server: str) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{kb_server}/-/check", timeout=20_000)
-            page.fill("textarea[name=text]", ARTICLE.read_text(encoding="utf-8") + "\n<b>bold?</b>")
-            page.click("input[type=submit]")
-            page.wait_for_selector(".fc-article", timeout=20_000)
-            contradicted = page.locator(".fc-s.fc-contradicted")
-            assert contradicted.count() >= 1
-            assert "1,412" in contradicted.first.inner_text()
-            assert page.locator(".fc-s.fc-supported").count() >= 2
-            assert "582" in contradicted.first.get_attribute("title")
-            colour = contradicted.first.evaluate("e => getComputedStyle(e).backgroundColor")
-            assert colour not in ("rgba(0, 0, 0, 0)", "transparent")
-            rows = page.locator("table.fc-references tbody tr")
-            assert rows.count() == 3
-            assert "mismatch" in rows.first.inner_text().lower()
-            assert page.locator(".fc-article b").count() == 0  # pasted HTML is shown, not run
-        finally:
-            browser.close()
+def test_paste_a_draft_and_see_verdicts(kb_server: str, page) -> None:
+    page.goto(f"{kb_server}/-/check", timeout=20_000)
+    page.fill("textarea[name=text]", ARTICLE.read_text(encoding="utf-8") + "\n<b>bold?</b>")
+    page.click("input[type=submit]")
+    page.wait_for_selector(".fc-article", timeout=20_000)
+    contradicted = page.locator(".fc-s.fc-contradicted")
+    assert contradicted.count() >= 1
+    assert "1,412" in contradicted.first.inner_text()
+    assert page.locator(".fc-s.fc-supported").count() >= 2
+    assert "582" in contradicted.first.get_attribute("title")
+    colour = contradicted.first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour not in ("rgba(0, 0, 0, 0)", "transparent")
+    rows = page.locator("table.fc-references tbody tr")
+    assert rows.count() == 3
+    assert "mismatch" in rows.first.inner_text().lower()
+    assert page.locator(".fc-article b").count() == 0  # pasted HTML is shown, not run
