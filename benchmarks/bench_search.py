@@ -6,14 +6,18 @@ inspect file, 250 ms SQL time limit, 100 ms facet limit) on a free loopback port
 
 - the ranked search: the canned query from metadata.yml when it defines one, else `kb.search`'s
   ranked SQL run directly as the baseline only (the table search below is then the served search);
-- `/kb/claims.json?_search=WORD&_facet=status`, the table search with a status facet;
+- `/kb/claims.json?_search=WORD&_facet=status`, the table search, which computes every facet metadata.yml configures for claims (status, topic, measure, study design, certainty, compartments);
 
 each as p50/p95 over repeated requests, beside the same SQL run directly in SQLite (the baseline).
 Then prefix floods (`_searchmode=raw`, `a*` and `k*`) from several clients at once, while a cheap
 request (one claim by id) is timed to show whether floods starve it. Last, the server's RSS.
 
-Goals: p95 <= 50 ms for rare and medium words; common words and floods bounded by the time limit
-(p95 <= 250 ms + 100 ms of overhead), the cheap request's p95 under flood <= 500 ms.
+Every timed request carries a parameter no cache has seen (`_bench=N`), so it is served by SQLite,
+not by the public instance's response cache.
+
+Goals: p95 <= 50 ms for rare and medium words; a common word bounded by the time limit (p95 <= 250 ms
++ 100 ms of overhead); a flood request bounded by the wait for the heavy-request slot plus the time
+limits of a table page's statements (FLOOD_GOAL_MS); the cheap request's p95 under flood <= 500 ms.
 
     .venv/bin/python -m benchmarks.bench_search [--claims 1000000] [--repeat 20]
 """
@@ -21,6 +25,7 @@ Goals: p95 <= 50 ms for rare and medium words; common words and floods bounded b
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import re
@@ -36,12 +41,19 @@ from typing import Any
 import httpx
 import yaml
 
+from kb.web.middleware import HEAVY_WAIT_S
+
 from .common import REPO, Result, percentile
 from .generate import CACHE, SEED, Vocabulary, cached_db
 
 TIME_LIMIT_MS = 250
 SEARCH_GOAL_MS = 50
-FLOOD_GOAL_MS = TIME_LIMIT_MS + 100
+FACET_LIMIT_MS = 100
+COMMON_GOAL_MS = TIME_LIMIT_MS + 100
+# A flood request waits up to HEAVY_WAIT_S for the one slot public instances give slow requests
+# (kb/web/middleware.py), then runs a table page's statements, each under its own limit: rows and
+# count (250 ms each) and the facet (100 ms). Past that it has been refused (503) or stopped (400).
+FLOOD_GOAL_MS = int(HEAVY_WAIT_S * 1000) + 2 * TIME_LIMIT_MS + FACET_LIMIT_MS + 100
 CHEAP_GOAL_MS = 500
 
 
@@ -106,11 +118,19 @@ def canned_search() -> tuple[str, str] | None:
     return None
 
 
+_BUST = itertools.count()
+
+
+def bust(url: str) -> str:
+    """The URL with a parameter Datasette ignores and no cache has seen: every request does the work."""
+    return f"{url}{'&' if '?' in url else '?'}_bench={next(_BUST)}"
+
+
 def timed(client: httpx.Client, url: str, repeat: int) -> tuple[list[float], list[int]]:
     times, statuses = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        r = client.get(url)
+        r = client.get(bust(url))
         times.append((time.perf_counter() - t0) * 1000)
         statuses.append(r.status_code)
     return times, statuses
@@ -127,10 +147,25 @@ def direct(conn: sqlite3.Connection, sqls: list[tuple[str, dict]], repeat: int) 
 
 
 MATCH = "rowid in (select rowid from claims_fts where claims_fts match :q)"
-TABLE_SQL = [  # what the table page runs: first page, count, status facet
+
+
+def _facet_sql(facet: str | dict) -> str:
+    if isinstance(facet, dict):  # an array facet: {"array": column}
+        col = facet["array"]
+        return (f"select j.value, count(*) as n from claims, json_each(claims.[{col}]) j "
+                f"where claims.{MATCH} group by j.value order by n desc limit 31")  # fmt: skip
+    return (f"select [{facet}], count(*) as n from claims where {MATCH} "
+            f"group by [{facet}] order by n desc limit 31")  # fmt: skip
+
+
+_CLAIMS_META = yaml.safe_load((REPO / "metadata.yml").read_text(encoding="utf-8"))["databases"][
+    "kb"
+]["tables"]["claims"]
+# what the table page runs: first page, count, and every facet metadata.yml configures for claims
+TABLE_SQL = [
     f"select * from claims where {MATCH} order by id limit 101",
     f"select count(*) from claims where {MATCH}",
-    f"select status, count(*) as n from claims where {MATCH} group by status order by n desc limit 31",
+    *(_facet_sql(f) for f in _CLAIMS_META.get("facets", [])),
 ]
 
 
@@ -183,8 +218,8 @@ def run_size(n_claims: int, repeat: int = 20) -> tuple[list[Result], dict]:
             reps = repeat if kind != "common" else max(5, repeat // 2)
             ranked_sql = [(SEARCH_SQL, {"query": f'"{word}"', "limit": 20})]
             table_sql = [(sql, {"q": f'"{word}"'}) for sql in TABLE_SQL]
-            goal = SEARCH_GOAL_MS if kind != "common" else FLOOD_GOAL_MS
-            urls = [("table _search + status facet",
+            goal = SEARCH_GOAL_MS if kind != "common" else COMMON_GOAL_MS
+            urls = [("table _search (its configured facets)",
                      f"/kb/claims.json?_search={word}&_facet=status", table_sql)]  # fmt: skip
             if canned:
                 name, param = canned
@@ -240,7 +275,7 @@ def flood(client: httpx.Client, base: str, conn: sqlite3.Connection, raw: dict) 
             with httpx.Client(base_url=base, timeout=30) as c:
                 while not stop.is_set():
                     t0 = time.perf_counter()
-                    r = c.get(url)
+                    r = c.get(bust(url))
                     flood_times.append((time.perf_counter() - t0) * 1000)
                     statuses.append(r.status_code)
 
