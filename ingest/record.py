@@ -10,7 +10,7 @@ import html
 import re
 from typing import Any
 
-# Update types, most serious first. `kb.build.SERIOUS_UPDATES` flags the first four.
+# Update types, most serious first. `kb.build.SERIOUS_UPDATES` flags the first five.
 UPDATE_SEVERITY = (
     "retraction", "withdrawal", "removal", "expression_of_concern", "partial_retraction",
     "correction", "erratum", "corrigendum", "addendum", "clarification", "new_version",

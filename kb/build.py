@@ -48,8 +48,11 @@ FETCHED_ONLY_FIELDS = (
     "retrieved_at",
     "fetched_from",
 )
-# Update types that put a source's claims under a warning, most serious first.
-SERIOUS_UPDATES = ("retraction", "withdrawal", "removal", "expression_of_concern")
+# Update types that put a source's claims under a warning, most serious first. The one list: the
+# build's flags, kb check's verdicts and the web pages all read it.
+SERIOUS_UPDATES = (
+    "retraction", "withdrawal", "removal", "expression_of_concern", "partial_retraction",
+)  # fmt: skip
 
 
 class BuildError(Exception):

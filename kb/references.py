@@ -14,9 +14,8 @@ from typing import Any
 import sqlite_utils
 from rapidfuzz import fuzz, utils
 
+from .build import SERIOUS_UPDATES
 from .doi import DOI_IN_TEXT_RE, InvalidDOI, normalize_doi
-
-SERIOUS_UPDATES = ("retraction", "withdrawal", "removal")
 
 _REF_LINE_RE = re.compile(
     r"^\s*(?:[-*+•]\s+)?(?:(?P<num>\d{1,3})[.)]\s+)?(?:\[(?P<br>\d{1,3})\]\s*)?(?P<body>\S.*)$"

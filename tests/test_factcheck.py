@@ -14,6 +14,7 @@ import pytest
 import sqlite_utils
 import yaml
 
+from kb.build import SERIOUS_UPDATES
 from kb.factcheck import check_text, compartments_named, other_compartment
 from kb.figures import extract_figures
 from kb.references import parse_references
@@ -133,13 +134,14 @@ def test_seed_article_real_problems(db) -> None:
     assert [r.doi for r in missing] == ["10.1016/j.bonr.2023.101667"]
 
 
-def test_retracted_source_makes_claims_unverified(kb_db: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("notice", SERIOUS_UPDATES)
+def test_retracted_source_makes_claims_unverified(kb_db: Path, tmp_path: Path, notice: str) -> None:
     copy = tmp_path / "kb.db"
     shutil.copy(kb_db, copy)
     db = sqlite_utils.Database(copy)
     doi = "10.1186/s12891-019-2424-4"
-    db.execute("update sources set update_status = 'retraction' where doi = ?", [doi])
-    db.execute("update claims set source_update_status = 'retraction' where source_doi = ?", [doi])
+    db.execute("update sources set update_status = ? where doi = ?", [notice, doi])
+    db.execute("update claims set source_update_status = ? where source_doi = ?", [notice, doi])
     db.conn.commit()
     text = (
         "A vitamin D trial's MRI substudy enrolled 50 participants [1].\n\n"
@@ -147,7 +149,7 @@ def test_retracted_source_makes_claims_unverified(kb_db: Path, tmp_path: Path) -
     )
     report = check_text(db, text)
     assert report.statements[0].verdict == "unverified"
-    assert "retraction" in report.statements[0].explanation
+    assert notice in report.statements[0].explanation
     assert report.references[0].verdict == "retracted"
 
 

@@ -9,8 +9,7 @@ import json
 import sqlite3
 from typing import Any
 
-# The notices on a source that put every claim resting on it under a warning, most serious first.
-SERIOUS_UPDATES = ("retraction", "withdrawal", "removal", "expression_of_concern")
+from ..build import SERIOUS_UPDATES
 
 STATUS_EXPLAINED = {
     "verified": "A curator found this figure where “read in” says (not necessarily in the paper itself).",
