@@ -16,8 +16,9 @@ conditional GET (304) → bounded slots for heavy requests → response headers 
   turning the app's own 200 into a 304. A request that fails still fails.
 - In public mode, complete 200 GET JSON responses are cached in memory (`ResponseCache`): they cannot
   change until a rebuild restarts the process. The API endpoints get only the parameters they read
-  (`api_query`), so a cache-busting parameter reaches neither Datasette nor a new cache entry. The website's API URLs (the FAQ and its JSON-LD) are
-  fetched once at startup and pinned: other traffic cannot evict them and no body-size cap applies.
+  (`api_query`), so a cache-busting parameter reaches neither Datasette nor a new cache entry. The
+  website's API URLs (the FAQ and its JSON-LD) are fetched once at startup and pinned: other traffic
+  cannot evict them and no body-size cap applies.
   HEAD is answered from a cached GET when there is one, and never stored.
 - In public mode, requests that can run slow SQL (table pages and searches) share a few
   slots (`HeavyGate`; `heavy_slots` in the plugin config, default 1, always fewer than the SQL
@@ -28,8 +29,8 @@ conditional GET (304) → bounded slots for heavy requests → response headers 
   every cached FAQ answer, waits behind slow requests. `/-/check` (up to 5 s of Python) has a slot
   of its own, so a fact-check neither blocks searches nor runs twice at once.
 - `/-/databases(.json)`, which shows the database's path on the server, is refused in public mode.
-- gzip for text and JSON bodies of 1 KB or more sent in one piece, when the client accepts it. A few
-  lines of `zlib`, so no dependency; streamed bodies pass through as they are.
+- gzip for text and JSON bodies of 1 KB or more sent in one piece, when the client accepts it (the
+  standard library's `gzip`, so no dependency); streamed bodies pass through as they are.
 """
 
 from __future__ import annotations
