@@ -138,7 +138,11 @@ def per_verdict(items: list[Item]) -> dict[str, tuple[float, float, int]]:
         tp = sum(1 for i in items if i.expected == v and i.predicted == v)
         predicted = sum(1 for i in items if i.predicted == v)
         expected = sum(1 for i in items if i.expected == v)
-        out[v] = (tp / predicted if predicted else 0.0, tp / expected if expected else 0.0, expected)
+        out[v] = (
+            tp / predicted if predicted else 0.0,
+            tp / expected if expected else 0.0,
+            expected,
+        )
     return out
 
 

@@ -324,3 +324,44 @@ def is_checkable(fig: Figure) -> bool:
     if fig.kind == "count" and fig.spelled and (fig.value or 0) < 10:
         return False
     return True
+
+
+# Anything that reads as a number: digits standing alone (not inside a name such as C2, T2 or
+# vitamin D3) and number words. What no figure covers is reported as not checked.
+_NUMBER_LIKE_RE = re.compile(
+    rf"(?<![\w.,\-])(?<![A-Za-z]-)\d(?:[\d,.]*\d)?(?![A-Za-z])|"
+    rf"\b(?:{_WORD}|hundreds?|thousands?|millions?|dozens?|half|halves|thirds?|quarters?|"
+    rf"fifths?|tenths?)\b",
+    re.IGNORECASE,
+)
+# "one" and "a" as idioms ("one of the", "one day", "no one"): a number only before a ratio
+_ONE_RATIO_AFTER = re.compile(r"\s+(?:in|out\s+of)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NumberLike:
+    text: str
+    start: int
+    end: int
+
+
+def number_like(text: str) -> list[NumberLike]:
+    """Every number-like expression, except years, confidence levels (the 95 of 95% CI), citation
+    markers, DOIs and URLs, and "one" used as a word rather than a number."""
+    masked = _mask(text)
+    out = []
+    for m in _NUMBER_LIKE_RE.finditer(masked):
+        raw = m.group()
+        if raw[0].isdigit():
+            try:
+                value, _ = parse_number(raw.rstrip(".,"))
+            except ValueError:
+                value = None
+            if value is not None and _is_year(raw, value):
+                continue
+            if value in (90, 95, 99) and _CI_AFTER.match(masked, m.end()):
+                continue
+        elif raw.lower() == "one" and not _ONE_RATIO_AFTER.match(masked, m.end()):
+            continue
+        out.append(NumberLike(raw, m.start(), m.end()))
+    return out
