@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from .agreement import describe
+from .direction import directions, opposed
 from .figures import Figure, is_checkable
 from .matching import Candidate
 from .verdict_policy import POLICY as P
@@ -61,7 +62,7 @@ def decide(
                 best,
                 f"{best.claim['id']} is disputed: {_first_sentence(best.claim.get('notes'))}",
             )
-        return _by_status(best, cited, "; ".join(describe(best.comparison, best.claim)[0]))
+        return _by_status(text, best, cited, "; ".join(describe(best.comparison, best.claim)[0]))
     # figures that agree (a time point, an n) are evidence of the same analysis, too
     conflicting = [
         c for c in same_place
@@ -99,14 +100,16 @@ def decide(
                     f"related verified claim {best.claim['id']}, but the KB does not hold the figure {figs}"
                 ),
             )
-        return _by_status(best, cited, "the wording matches")
+        return _by_status(text, best, cited, "the wording matches")
     if checkable:
         figs = ", ".join(f.text for f in checkable)
         return "unsupported", None, f"no claim in the KB speaks to this ({figs})"
     return "unsupported", None, "no claim in the KB speaks to this"
 
 
-def _by_status(best: Candidate, cited: set[str] | None, why: str) -> tuple[str, Candidate, str]:
+def _by_status(
+    text: str, best: Candidate, cited: set[str] | None, why: str
+) -> tuple[str, Candidate, str]:
     claim = best.claim
     fig = f" ({claim['figure']})" if claim.get("figure") else ""
     if best.retracted:
@@ -125,6 +128,14 @@ def _by_status(best: Candidate, cited: set[str] | None, why: str) -> tuple[str, 
             (f"matches {claim['id']}{fig}, which comes from {src}, not from the work cited here"),
         )
     if claim["status"] == "verified":
+        # a reversed finding: only where the wording alone (no bonus for a cited source) matches
+        if best.wording >= P.t_text and opposed(directions(text), directions(claim["statement"])):
+            return (
+                "contradicted",
+                best,
+                f"the sentence states the opposite finding: {claim['id']} says "
+                f"{_short(claim['statement'], 24)}",
+            )
         return "supported", best, f"agrees with verified claim {claim['id']}{fig}: {why}"
     if claim["status"] == "deprecated":
         return "unverified", best, f"{claim['id']} was withdrawn: {claim.get('deprecated_reason')}"
