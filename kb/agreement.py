@@ -14,14 +14,14 @@ from typing import Any
 
 from .figures import PEOPLE, Figure, extract_figures, is_checkable, number_like, parse_number
 
-ROLES = ("value", "p", "n", "time")
+ROLES = ("value", "ci", "p", "n", "time")
 
 
 @dataclass(frozen=True)
 class Agreement:
     """One figure of the sentence compared with one number of a claim, in one role."""
 
-    role: str  # value | p | n | time
+    role: str  # value | ci | p | n | time
     figure: Figure
     claim_value: float | None  # the claim's number in this role (months for a time point)
     agrees: bool
@@ -162,6 +162,16 @@ def compare_figures(figures: list[Figure], claim: dict[str, Any]) -> Comparison:
         as_value = [f for f in figures if compatible(f, claim)]
         number = claim.get("value")
         records += [Agreement("value", f, number, value_agrees(f, claim)) for f in as_value]
+    if "ci" in (claim.get("interval") or "").lower() and claim.get("value") is not None:
+        for f in figures:
+            if f.kind == "ci" and f.low is not None and f.high is not None:
+                tol = 0.5 * 10 ** (-f.decimals) + 1e-9
+                agrees = (
+                    claim.get("value_low") is not None
+                    and abs(f.low - claim["value_low"]) <= tol
+                    and abs(f.high - claim["value_high"]) <= tol
+                )
+                records.append(Agreement("ci", f, None, agrees))
     if claim.get("p_value") is not None and claim.get("measure") != "p_value":
         ps = [f for f in figures if f.kind == "measure" and f.unit == "p_value"]
         records += [Agreement("p", f, claim["p_value"], value_agrees(f, claim)) for f in ps]
@@ -209,6 +219,8 @@ def describe(comparison: Comparison, claim: dict[str, Any]) -> tuple[list[str], 
             agree.append(f"n = {number} matches")
         elif hits and role == "time":
             agree.append(f"{text} matches the time point")
+        elif hits and role == "ci":
+            agree.append(f"the interval {text} matches")
         elif hits:
             agree.append(f"{text} matches")
         elif role == "time" and first.claim_value == 0:
@@ -218,6 +230,8 @@ def describe(comparison: Comparison, claim: dict[str, Any]) -> tuple[list[str], 
             )
         elif role == "value":
             conflict.append(f"the sentence says {text}; the source gives {claim_fig}")
+        elif role == "ci":
+            conflict.append(f"the sentence gives the interval {text}; the source gives {claim_fig}")
         elif role == "p":
             conflict.append(f"the sentence says {text}; the source gives p = {first.claim_value:g}")
         elif role == "n":

@@ -21,7 +21,7 @@ _ABBREVIATIONS = {
 # the possessive quantifiers): no backtracking, so a run of 40,000 full stops costs one pass.
 _BOUNDARY_RE = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+(?=\s++[\"'“‘(\[]?[A-Z0-9])")
 _ABBREVIATION_TAIL = 24  # characters before a full stop that can hold an abbreviation or initial
-_LINE_MARKER_RE = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+•]\s+|\d+[.)]\s+(?!\[))*")
+_LINE_MARKER_RE = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+•]\s+|\d+[.)/]\s+(?!\[))*")
 _CLAUSE_RE = re.compile(r";\s+|,\s+(?=(?:while|whereas|but)\s)")
 
 

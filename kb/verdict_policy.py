@@ -27,6 +27,7 @@ class Policy:
     w_value: float = 15.0
     w_value_duration: float = 6.0  # a duration that is the claim's value (weaker evidence)
     w_p: float = 10.0
+    w_ci: float = 10.0
     w_n: float = 8.0
     w_time: float = 6.0
     w_missed: float = -10.0  # per checkable figure the claim leaves unchecked: a poor match
@@ -37,7 +38,7 @@ class Policy:
     def weight(self, role: str, duration: bool) -> float:
         if role == "value":
             return self.w_value_duration if duration else self.w_value
-        return {"p": self.w_p, "n": self.w_n, "time": self.w_time}[role]
+        return {"ci": self.w_ci, "p": self.w_p, "n": self.w_n, "time": self.w_time}[role]
 
 
 POLICY = Policy()
