@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .agreement import number_stated, stated_agrees
+from .agreement import compare_figures, number_stated, stated_agrees
 from .figures import Figure, extract_figures, is_checkable, number_like
 from .matching import (
     CLAIM_COLUMNS,
@@ -31,6 +31,7 @@ from .matching import (
     tokens,
 )
 from .references import (
+    SERIOUS_UPDATES,
     Reference,
     RefResult,
     author_mentions,
@@ -53,6 +54,8 @@ __all__ = [
 
 STATEMENT_VERDICTS = ("supported", "unverified", "contradicted", "misattributed", "unsupported")
 REFERENCE_VERDICTS = ("ok", "mismatch", "unresolved", "unused", "retracted", "missing")
+# kinds of figure a study reports once (its dose, its participants' age): printed otherwise, wrong
+SINGLE_VALUED_KINDS = ("dose", "age")
 MAX_DRAFT_CHARS = 1_000_000  # about 150,000 words: a draft, never a book (or /dev/zero)
 
 
@@ -215,14 +218,18 @@ def _check_span(
     rows += index.cited_claims(cited or set(), rows)
     cands = rank(span.text, figures, rows, index.common, index.weights, cited, deadline)
     verdict, best, why = decide(span.text, figures, cands, cited)
-    unchecked = _unchecked(span, figures, best, cands)
+    unchecked, disagreeing = _unchecked(index, span, figures, best, cands)
     is_statement = (
         best is not None or any(is_checkable(f) for f in figures) or numbers or mentions
         or bool(unchecked)
     )  # fmt: skip
     if not is_statement:
         return None, numbers, mentions
-    if verdict == "supported" and unchecked:
+    if verdict in ("supported", "unverified") and best is not None and best.verified and disagreeing:
+        f, other = disagreeing[0]
+        verdict = "contradicted"
+        why = f"the sentence says {f.text}; the source gives {other.get('figure')} ({other['id']})"
+    elif verdict == "supported" and unchecked:
         verdict = "unverified"
         said = ", ".join(u["text"] for u in unchecked)
         why = f"not every figure could be checked ({said}); the rest: {why}"
@@ -235,24 +242,52 @@ def _check_span(
     return stmt, numbers, mentions
 
 
+def _source_claims(
+    index: ClaimIndex, best: Candidate, cands: list[Candidate], figures: list[Figure]
+) -> tuple[list[dict[str, Any]], set[int], list[tuple[Figure, dict[str, Any]]]]:
+    """The verified claims of the source the sentence rests on whose figures do not conflict with
+    the sentence's, the figures they agree with, and figures that only disagree with that source
+    (a dose or an age of the source's own, printed differently)."""
+    source = best.claim.get("source_doi")
+    rows = [c.claim for c in cands if c.claim.get("source_doi") == source]
+    rows += index.cited_claims({source} if source else set(), rows)
+    claims: list[dict[str, Any]] = [best.claim]
+    agreed = {id(f) for f in best.comparison.agreeing_figures}
+    disagreeing: list[tuple[Figure, dict[str, Any]]] = []
+    for row in rows:
+        if row is best.claim or row["status"] != "verified":
+            continue
+        if (row.get("source_update_status") or "") in SERIOUS_UPDATES:
+            continue
+        comparison = compare_figures(figures, row)
+        if comparison.conflicts():
+            disagreeing += [
+                (r.figure, row) for r in comparison.records
+                if not r.agrees and r.role == "value" and r.figure.kind in SINGLE_VALUED_KINDS
+            ]  # fmt: skip
+            continue
+        claims.append(row)
+        agreed |= {id(f) for f in comparison.agreeing_figures}
+    disagreeing = [(f, c) for f, c in disagreeing if id(f) not in agreed]
+    return claims, agreed, disagreeing
+
+
 def _unchecked(
-    span: Span, figures: list[Figure], best: Candidate | None, cands: list[Candidate]
-) -> list[dict[str, Any]]:
-    """Number-like expressions not read, or read but not agreeing with the source the sentence
-    rests on (its best claim, or another verified claim of that source the sentence also matches)."""
+    index: ClaimIndex,
+    span: Span,
+    figures: list[Figure],
+    best: Candidate | None,
+    cands: list[Candidate],
+) -> tuple[list[dict[str, Any]], list[tuple[Figure, dict[str, Any]]]]:
+    """Number-like expressions not read, or read but agreeing with no verified claim of the source
+    the sentence rests on; and the figures that disagree with that source's own value."""
     agreed: set[int] = set()
     compared: set[int] = set()
-    claims: list[dict[str, Any]] = []  # verified claims of the one source the sentence rests on
+    claims: list[dict[str, Any]] = []
+    disagreeing: list[tuple[Figure, dict[str, Any]]] = []
     roles_agreeing: set[str] = set()
     if best is not None:
-        source = best.claim.get("source_doi")
-        for c in cands:
-            same = c is best or (
-                source and c.claim.get("source_doi") == source and c.verified and not c.conflicts
-            )  # fmt: skip
-            if same:
-                claims.append(c.claim)
-                agreed |= {id(f) for f in c.comparison.agreeing_figures}
+        claims, agreed, disagreeing = _source_claims(index, best, cands, figures)
         compared = {id(r.figure) for r in best.comparison.records}
         roles_agreeing = {r.role for r in best.comparison.agreeing()}
     out = []
@@ -269,7 +304,7 @@ def _unchecked(
         elif id(f) in compared:
             why = "does not agree with the source's figure"
         else:
-            why = f"read as a {f.kind}, but the source's claim has no such figure to compare"
+            why = f"read as a {f.kind}, but the source's claims have no such figure to compare"
         out.append({"text": f.text, "start": f.start, "end": f.end, "why": why})
     read = [(f.start, f.end) for f in figures]
     for n in number_like(span.text):
@@ -277,4 +312,4 @@ def _unchecked(
         if any(a <= start < b for a, b in read) or any(number_stated(n.text, c) for c in claims):
             continue
         out.append({"text": n.text, "start": start, "end": end, "why": "not read as a figure"})
-    return sorted(out, key=lambda u: u["start"])
+    return sorted(out, key=lambda u: u["start"]), disagreeing
