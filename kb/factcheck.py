@@ -225,7 +225,12 @@ def _check_span(
     )  # fmt: skip
     if not is_statement:
         return None, numbers, mentions
-    if verdict in ("supported", "unverified") and best is not None and best.verified and disagreeing:
+    if (
+        verdict in ("supported", "unverified")
+        and best is not None
+        and best.verified
+        and disagreeing
+    ):
         f, other = disagreeing[0]
         verdict = "contradicted"
         why = f"the sentence says {f.text}; the source gives {other.get('figure')} ({other['id']})"
@@ -245,9 +250,9 @@ def _check_span(
 def _source_claims(
     index: ClaimIndex, best: Candidate, cands: list[Candidate], figures: list[Figure]
 ) -> tuple[list[dict[str, Any]], set[int], list[tuple[Figure, dict[str, Any]]]]:
-    """The verified claims of the source the sentence rests on whose figures do not conflict with
-    the sentence's, the figures they agree with, and figures that only disagree with that source
-    (a dose or an age of the source's own, printed differently)."""
+    """The verified claims of the source the sentence rests on that no figure of the sentence
+    contradicts, the figures that agree with one of them, and the figures that only disagree with
+    that source (a dose or an age of the source's own, printed differently)."""
     source = best.claim.get("source_doi")
     rows = [c.claim for c in cands if c.claim.get("source_doi") == source]
     rows += index.cited_claims({source} if source else set(), rows)
@@ -260,12 +265,12 @@ def _source_claims(
         if (row.get("source_update_status") or "") in SERIOUS_UPDATES:
             continue
         comparison = compare_figures(figures, row)
+        disagreeing += [
+            (r.figure, row) for r in comparison.records
+            if not r.agrees and r.role == "value" and r.figure.kind in SINGLE_VALUED_KINDS
+        ]  # fmt: skip
         if comparison.conflicts():
-            disagreeing += [
-                (r.figure, row) for r in comparison.records
-                if not r.agrees and r.role == "value" and r.figure.kind in SINGLE_VALUED_KINDS
-            ]  # fmt: skip
-            continue
+            continue  # a claim the sentence contradicts in some role vouches for none of its figures
         claims.append(row)
         agreed |= {id(f) for f in comparison.agreeing_figures}
     disagreeing = [(f, c) for f, c in disagreeing if id(f) not in agreed]

@@ -92,6 +92,7 @@ _AGE_BEFORE = re.compile(
     r"\b(?:aged|age(?:d)?(?:\s+(?:of|was|is))?|(?:mean|average)\s+age\s*(?:of|was|is|:|=)?)\s*$",
     re.IGNORECASE,
 )
+_OF_WHOM_AFTER = re.compile(r"\s+of\s+(?:whom|them)\b", re.IGNORECASE)
 _N_BEFORE = re.compile(r"(?<![A-Za-z])[nN]\s*[=:]\s*$")  # "n = 90": a sample size
 _CI_BEFORE = re.compile(
     r"(?:\bCI|confidence\s+interval|credible\s+interval)\s*[:,]?\s*(?:of\s+|from\s+)?$",
@@ -319,6 +320,8 @@ def extract_figures(text: str) -> list[Figure]:
             noun = m.group("u").lower()
             kind, unit = "count", _COUNT_NOUNS.get(noun, _COUNT_NOUNS.get(noun.rstrip("s"), noun))
             m = None
+        elif m := _OF_WHOM_AFTER.match(masked, end):
+            kind, unit, m = "count", "people", None  # "401 people, 351 of whom had pain"
         elif _AGE_BEFORE.search(before) and low is None and not _is_year(raw, a_val):
             kind, unit, m = "age", "years", None  # "aged 63", "a mean age of 54"
         elif _is_year(raw, a_val) and low is None:
