@@ -18,8 +18,9 @@ from typing import Any
 import sqlite_utils
 from rapidfuzz import fuzz, utils
 
-from .agreement import Comparison, compare_figures
+from .agreement import NO_LEXICON, Comparison, compare_figures
 from .figures import Figure
+from .lexicon import Lexicon, lexicon_from_db
 from .references import SERIOUS_UPDATES
 from .schema import CLAIM_TERMS, CLAIM_VOCAB
 from .verdict_policy import POLICY
@@ -51,13 +52,6 @@ CLAIM_COLUMNS = (
     "claims.source_doi, claims.source_update_status, claims.notes, claims.deprecated_reason, "
     "claims.compartments"
 )
-# Compartments as writers name them, lay words included: the side and the joint of the knee.
-_COMPARTMENT_WORDS = {
-    "medial": re.compile(r"\b(?:medial|inner)\b", re.IGNORECASE),
-    "lateral": re.compile(r"\b(?:lateral|outer)\b", re.IGNORECASE),
-    "patellofemoral": re.compile(r"\b(?:patell?o-?femoral|kneecaps?|patellar?)\b", re.IGNORECASE),
-    "tibiofemoral": re.compile(r"\b(?:tibio-?femoral|femoro-?tibial)\b", re.IGNORECASE),
-}
 
 
 @dataclass
@@ -184,13 +178,21 @@ class ClaimIndex:
             key = term[:5]
             if doc > self.df.get(key, 0):
                 self.df[key] = doc
+        self.lexicon = lexicon_from_db(db)
+        # a synonym group reads as one word, as common as its commonest member (a phrase at most
+        # as common as its rarest word)
+        for group in self.lexicon.synonyms:
+            word = tokens(self.lexicon.normalise(group[0]))
+            docs = [min(self.df.get(t, 0) for t in tokens(m)) for m in group if tokens(m)]
+            if word and docs:
+                self.df[word[0]] = max(self.df.get(word[0], 0), *docs)
         cutoff = max(5, self.COMMON_SHARE * self.total)
         self.common = frozenset(k for k, d in self.df.items() if d > cutoff)
         # a shared word's bonus, inverse to how many claims use it: 6 for a word one claim has
         self.weights = {k: self.RARE_BONUS / d for k, d in self.df.items() if d < self.RARE_BONUS}
 
     def candidates(self, text: str) -> list[dict[str, Any]]:
-        query = fts_query(self.db, text, self.df, self.total)
+        query = fts_query(self.db, text + " " + self.lexicon.related(text), self.df, self.total)
         if not query:
             return []
         sql = (
@@ -209,19 +211,19 @@ class ClaimIndex:
         return [dict(r) for r in self.db.query(sql, sorted(dois)) if r["id"] not in seen]
 
 
-def compartments_named(text: str) -> set[str]:
-    """The knee compartments a sentence names: medial, lateral, patellofemoral, tibiofemoral."""
-    return {name for name, rx in _COMPARTMENT_WORDS.items() if rx.search(text)}
+def compartments_named(text: str, lexicon: Lexicon) -> set[str]:
+    """The knee compartments a sentence names (words from the lexicon, lay names included)."""
+    return {name for name, rx in lexicon.compartment_patterns.items() if rx.search(text)}
 
 
-def other_compartment(named: set[str], claim_compartments: Any) -> bool:
+def other_compartment(named: set[str], claim_compartments: Any, lexicon: Lexicon) -> bool:
     """Does the claim concern another side or joint than the one (and only one) the sentence names?"""
     if isinstance(claim_compartments, str):
         claim_compartments = json.loads(claim_compartments or "[]")
     words = {w for c in claim_compartments or [] for w in c.split()}
     if not words or "whole" in words:
         return False
-    for pair in (("medial", "lateral"), ("patellofemoral", "tibiofemoral")):
+    for pair in lexicon.opposite_compartments:
         said = named & set(pair)
         theirs = words & set(pair)
         if len(said) == 1 and theirs and not said & theirs:
@@ -237,25 +239,28 @@ def rank(
     weights: Mapping[str, float] | None = None,
     cited: set[str] | None = None,
     deadline: float | None = None,
+    lexicon: Lexicon = NO_LEXICON,
 ) -> list[Candidate]:
     """Candidates scored by wording and compared on figures, best wording first.
 
     `deadline` (a `time.monotonic()` value) is checked per candidate: CheckTookTooLong past it."""
     out = []
-    words = set(tokens(text)) - common
-    named = compartments_named(text)
+    said = lexicon.normalise(text)  # synonyms read as one word; figures are read from `figures`
+    words = set(tokens(said)) - common
+    named = compartments_named(text, lexicon)
     for row in rows:
         if deadline is not None and time.monotonic() > deadline:
             raise CheckTookTooLong("stopped inside a sentence")
-        wording = sim = similarity(text, row["statement"], common, weights)
+        statement = lexicon.normalise(row["statement"])
+        wording = sim = similarity(said, statement, common, weights)
         if cited and row.get("source_doi") in cited:
             sim = min(100.0, sim + POLICY.cited_bonus)
         if sim < POLICY.min_sim:
             continue
-        shared = len(words & set(tokens(row["statement"])))
+        shared = len(words & set(tokens(statement)))
         coverage = shared / len(words) if words else 0.0
-        elsewhere = bool(named) and other_compartment(named, row.get("compartments"))
-        comparison = compare_figures(figures, row)
+        elsewhere = bool(named) and other_compartment(named, row.get("compartments"), lexicon)
+        comparison = compare_figures(figures, row, lexicon)
         out.append(Candidate(row, sim, comparison, shared, coverage, wording, elsewhere))
     return sorted(out, key=lambda c: -c.sim)
 

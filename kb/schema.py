@@ -99,6 +99,11 @@ TABLES: dict[str, dict] = {
         "pk": "term",
         "columns": {"term": str, "doc": int},
     },
+    # data/lexicon.yml as kb check reads it: one JSON value per section (see kb.lexicon)
+    "lexicon": {
+        "pk": "key",
+        "columns": {"key": str, "value": str},
+    },
 }  # fmt: skip
 DERIVED = ("build_info", "claim_terms")  # tables about the build, not curated content
 

@@ -100,7 +100,15 @@ def decide(
                     f"related verified claim {best.claim['id']}, but the KB does not hold the figure {figs}"
                 ),
             )
-        return _by_status(text, best, cited, "the wording matches")
+        verdict, best, why = _by_status(text, best, cited, "the wording matches")
+        if verdict == "supported" and best.coverage < P.min_text_coverage:
+            return (
+                "unverified",
+                best,
+                f"the sentence says more than {best.claim['id']}, the nearest verified claim, and "
+                "the rest was not checked",
+            )
+        return verdict, best, why
     if checkable:
         figs = ", ".join(f.text for f in checkable)
         return "unsupported", None, f"no claim in the KB speaks to this ({figs})"
