@@ -46,12 +46,28 @@ def decide(
             c for c in same_place
             if c.verified and c.conflicts and c.sim >= P.t_contra
             and c.wording >= best.wording + P.wrong_analysis_margin
+            and c.claim.get("source_doi") == best.claim.get("source_doi")
         ]  # fmt: skip
         if closer:
             rival = max(closer, key=lambda c: c.sim + c.weight)
             return "contradicted", rival, _contradiction(rival, cands, None)
+        source = best.claim.get("source_doi")
         if best.claim["status"] == "disputed":
-            rivals = [c for c in cands if c.verified and c.conflicts and c.sim >= P.t_figure]
+            # the same figure, verified for another analysis of the same source: that one holds
+            holds = [
+                c for c in agreeing
+                if c.verified and c.comparison.value_agrees and c.claim.get("source_doi") == source
+            ]  # fmt: skip
+            if holds:
+                best = max(holds, key=lambda c: c.sim + c.weight)
+                return _by_status(
+                    text, best, cited, "; ".join(describe(best.comparison, best.claim)[0])
+                )
+            rivals = [
+                c for c in cands
+                if c.verified and c.conflicts
+                and (c.sim >= P.t_figure or (c.same_time and c.claim.get("source_doi") == source))
+            ]  # fmt: skip
             if rivals:
                 rival = max(
                     rivals, key=lambda c: c.sim + c.weight + P.same_time_bonus * c.same_time
@@ -64,10 +80,12 @@ def decide(
             )
         return _by_status(text, best, cited, "; ".join(describe(best.comparison, best.claim)[0]))
     # figures that agree (a time point, an n) are evidence of the same analysis, too
+    # a sentence that cites a work is contradicted only by what that work says
     conflicting = [
         c for c in same_place
         if c.conflicts and c.sim + max(0.0, c.weight) >= P.t_contra
         and c.claim["status"] != "deprecated"
+        and (not cited or c.claim.get("source_doi") in cited)
     ]  # fmt: skip
     if conflicting:
         best = max(
