@@ -51,6 +51,27 @@ def decide(
         if closer:
             rival = max(closer, key=lambda c: c.sim + c.weight)
             return "contradicted", rival, _contradiction(rival, cands, None)
+        # the wording fits another analysis of the same source just as well, and that one gives
+        # another figure: which analysis the sentence means is not clear, so it is not supported
+        mine = {id(r.figure) for r in best.comparison.agreeing("value")}
+        tied = [
+            c for c in same_place
+            if c.verified and c.wording >= best.wording
+            and c.claim.get("source_doi") == best.claim.get("source_doi")
+            and any(r.role == "value" and not r.agrees and id(r.figure) in mine
+                    for r in c.comparison.records)
+        ]  # fmt: skip
+        single = len(best.comparison.agreeing()) == 1  # one figure, nothing else ties it down
+        sized = best.claim.get("measure") in ("sample_size", "count")  # a count names its sample
+        if tied and best.verified and single and not sized:
+            rival = max(tied, key=lambda c: c.wording)
+            return (
+                "unverified",
+                best,
+                f"the figure agrees with {best.claim['id']} ({best.claim.get('figure')}), but the "
+                f"wording fits {rival.claim['id']} ({rival.claim.get('figure')}) as well: say "
+                "which analysis is meant",
+            )
         source = best.claim.get("source_doi")
         if best.claim["status"] == "disputed":
             # the same figure, verified for another analysis of the same source: that one holds
