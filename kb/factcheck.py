@@ -215,7 +215,15 @@ def _check_span(
         f.end += span.start
     cited, numbers, mentions = _cited_dois(db, span.text, by_number)
     rows = index.candidates(span.text)
+    rows += index.by_figures(figures, rows)
     rows += index.cited_claims(cited or set(), rows)
+    # the other analyses of a source whose figure the sentence gives: which one is meant
+    found = {
+        r["source_doi"]
+        for r in rows
+        if r.get("source_doi") and r["id"] in _agreeing(figures, rows, index)
+    }
+    rows += index.cited_claims(found - (cited or set()), rows)
     cands = rank(
         span.text, figures, rows, index.common, index.weights, cited, deadline, index.lexicon
     )
@@ -247,6 +255,11 @@ def _check_span(
         best.sim if best else 0.0, unchecked,
     )  # fmt: skip
     return stmt, numbers, mentions
+
+
+def _agreeing(figures: list[Figure], rows: list[dict[str, Any]], index: ClaimIndex) -> set[str]:
+    """Ids of the rows whose own value a figure of the sentence agrees with."""
+    return {r["id"] for r in rows if compare_figures(figures, r, index.lexicon).value_agrees}
 
 
 def _source_claims(

@@ -23,7 +23,7 @@ TABLE = "lexicon"
 MAX_WORDS = 5000  # a lexicon is a list of words a curator reads, not a dictionary
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Lexicon:
     compartments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     opposite_compartments: tuple[tuple[str, str], ...] = ()

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlite_utils
@@ -28,6 +29,7 @@ from .verdict_policy import POLICY
 MAX_CANDIDATES = 40  # claims the FTS prefilter hands to the reranker, per sentence
 MAX_QUERY_WORDS = 10  # rarest content words OR-ed into the FTS query
 MAX_DOC_SHARE = 0.01  # words in more claims than this share stay out of the FTS query (at least 50)
+FIGURE_KINDS = ("count", "percent", "measure", "dose", "multiplier")  # figures that find claims
 MAX_CITED_CLAIMS = 200  # claims of the cited sources added to the FTS candidates
 
 STOPWORDS = set(
@@ -116,6 +118,12 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=50_000)
+def _claim_tokens(lexicon: Lexicon, statement: str) -> tuple[str, ...]:
+    """A claim's words, cut once per process: the same claims come up sentence after sentence."""
+    return tuple(tokens(lexicon.normalise(statement)))
+
+
 def similarity(
     sentence: str,
     claim_statement: str,
@@ -131,8 +139,18 @@ def similarity(
     word more (`weights`, from ClaimIndex): the claim that shares "CTX-I" beats a shorter sibling, and
     of two claims about lateral patellofemoral pain the one that also says "stairs" wins.
     """
-    a = [t for t in tokens(sentence) if t not in common]
-    b = [t for t in tokens(claim_statement) if t not in common]
+    return similarity_of_tokens(tokens(sentence), tokens(claim_statement), common, weights)
+
+
+def similarity_of_tokens(
+    sentence: list[str] | tuple[str, ...],
+    claim: list[str] | tuple[str, ...],
+    common: frozenset[str] = frozenset(),
+    weights: Mapping[str, float] | None = None,
+) -> float:
+    """`similarity` over words already cut by `tokens` (a sentence is cut once, not per claim)."""
+    a = [t for t in sentence if t not in common]
+    b = [t for t in claim if t not in common]
     both = set(a) & set(b)
     shared = len(both)
     score = fuzz.token_set_ratio(" ".join(a), " ".join(b), processor=utils.default_process)
@@ -201,6 +219,22 @@ class ClaimIndex:
         )
         return [dict(r) for r in self.db.query(sql, {"q": query, "k": MAX_CANDIDATES})]
 
+    def by_figures(self, figures: list[Figure], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Claims whose value or n is a figure of the sentence (a count, a share, a measure): a
+        figure is as telling as a rare word. Bounded like the FTS prefilter."""
+        values = sorted(
+            {f.value for f in figures if f.value is not None and f.kind in FIGURE_KINDS}
+        )[:MAX_QUERY_WORDS]
+        if not values:
+            return []
+        seen = {r["id"] for r in have}
+        marks = ", ".join("?" * len(values))
+        sql = (
+            f"select {CLAIM_COLUMNS} from claims where value in ({marks}) "
+            f"union select {CLAIM_COLUMNS} from claims where n in ({marks}) limit {MAX_CANDIDATES}"
+        )
+        return [dict(r) for r in self.db.query(sql, values + values) if r["id"] not in seen]
+
     def cited_claims(self, dois: set[str], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The claims of the cited sources not already among `have`: the writer named the source."""
         if not dois:
@@ -245,19 +279,19 @@ def rank(
 
     `deadline` (a `time.monotonic()` value) is checked per candidate: CheckTookTooLong past it."""
     out = []
-    said = lexicon.normalise(text)  # synonyms read as one word; figures are read from `figures`
-    words = set(tokens(said)) - common
+    said = tokens(lexicon.normalise(text))  # synonyms read as one word; figures from `figures`
+    words = set(said) - common
     named = compartments_named(text, lexicon)
     for row in rows:
         if deadline is not None and time.monotonic() > deadline:
             raise CheckTookTooLong("stopped inside a sentence")
-        statement = lexicon.normalise(row["statement"])
-        wording = sim = similarity(said, statement, common, weights)
+        statement = _claim_tokens(lexicon, row["statement"])
+        wording = sim = similarity_of_tokens(said, statement, common, weights)
         if cited and row.get("source_doi") in cited:
             sim = min(100.0, sim + POLICY.cited_bonus)
         if sim < POLICY.min_sim:
             continue
-        shared = len(words & set(tokens(statement)))
+        shared = len(words & set(statement))
         coverage = shared / len(words) if words else 0.0
         elsewhere = bool(named) and other_compartment(named, row.get("compartments"), lexicon)
         comparison = compare_figures(figures, row, lexicon)

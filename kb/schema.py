@@ -117,6 +117,8 @@ INDEXES: list[tuple[str, list[str]]] = [
     ("claims", ["topic"]),
     ("claims", ["source_doi"]),
     ("claims", ["question"]),
+    ("claims", ["value"]),  # kb check finds claims by a sentence's figures
+    ("claims", ["n"]),
     ("article_statements", ["claim_id"]),
     ("faq_claims", ["claim_id"]),
 ]
