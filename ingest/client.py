@@ -418,7 +418,7 @@ class Client:
         the host that serves it; each response read whole within the timeout and size limit."""
         for hop in range(MAX_REDIRECTS + 1):
             if origin(request.url) not in allowed:
-                raise _OffHost(f"redirected to {request.url.host}, not one of {service}'s hosts")
+                raise _OffHost(f"redirected to {origin(request.url)}, not one of {service}'s hosts")
             pacer = self.pacer(request.url, service if hop == 0 else None)
             with pacer.slot():
                 left = self._left()
