@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kb.build import merge_fetched
 from kb.doi import DOI_IN_TEXT_RE, normalize_doi
-from kb.loader import Located, Problem, read_records
+from kb.loader import Located, Problem, parse_yaml, read_records
 
 from . import crossref, doi_org, openalex, store
 from .client import DOI_SECONDS, Client, Reply
@@ -79,7 +77,9 @@ def dois_from_article(path: Path) -> list[str]:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yml", ".yaml"):
-        doc = yaml.safe_load(text)
+        doc, problems = parse_yaml(text, str(path))  # located errors; no alias expansion
+        if problems:
+            raise ValueError(str(problems[0]))
         refs = doc.get("references") if isinstance(doc, dict) else None
         if not isinstance(refs, list):
             raise ValueError(f"{path}: no `references:` list")
