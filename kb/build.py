@@ -21,6 +21,7 @@ from . import __version__
 from .cache import BuildCache, DataFile, scan
 from .doi import doi_url
 from .loader import Problem, load_data, read_article, read_records
+from .markup import text_only
 from .schema import DERIVED, FTS, TABLES, count_claim_terms, ensure_db_shape, ensure_fts
 from .validate import (
     KB,
@@ -91,7 +92,7 @@ def load_fetched(data_dir: Path) -> tuple[dict[str, dict[str, Any]], list[Proble
         if not isinstance(rec, dict) or not isinstance(rec.get("doi"), str):
             problems.append(Problem(rel, 1, "doi", "a fetched record needs a doi"))
             continue
-        records[rec["doi"].lower()] = rec
+        records[rec["doi"].lower()] = text_only(rec)  # fetched text never brings markup
     return records, problems
 
 
