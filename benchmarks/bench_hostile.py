@@ -8,7 +8,8 @@ The server is Datasette with exactly the arguments `kb serve --public` uses (`kb
 on a database built from data/. First the FAQ alone (the baseline: one client asking again and again
 for 2 s); then, for each hostile kind, that client runs while one hostile request is sent, and for
 0.5 s after it ends. Reported per kind: the hostile request's status and duration, and the FAQ's p99
-while it ran. Goal: every hostile request ends within 2 s with a 4xx (503 counts: the server refused
+and worst latency while it ran (a server frozen for seconds answers few requests, so its p99 can
+look fine: a worst latency over 2 s counts as a miss). Between kinds the server is let settle. Goal: every hostile request ends within 2 s with a 4xx (503 counts: the server refused
 to queue it), and the FAQ's p99 stays under 50 ms. A hostile request is given up on after 30 s
 (printed as status 0). Exit 1 on GOAL MISSED.
 """
@@ -145,6 +146,18 @@ def measure(base: str, send: Callable[[httpx.Client], int] | None, seconds: floa
             "faq_max_ms": round(max(lat), 1) if lat else None}  # fmt: skip
 
 
+def settle(base: str) -> None:
+    """Wait (at most a minute) until the server is idle again: a table page answers 200."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/kb/claims.json?_size=1", timeout=GIVE_UP_S).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated kinds (default: all)")
@@ -156,6 +169,7 @@ def main() -> int:
             rows = {"faq_alone": measure(base, None)}
             for kind in kinds:
                 rows[kind] = measure(base, HOSTILE[kind])
+                settle(base)
         finally:
             proc.kill()
             proc.wait(10)
@@ -167,7 +181,8 @@ def main() -> int:
         print(f"{kind:<20}{r['status'] or '-':>7}{r['seconds']:>9}{r['faq_p99_ms']:>12}"
               f"{r['faq_max_ms']:>12}{r['faq_failures']:>10}")  # fmt: skip
         bad_status = r["status"] is not None and not 400 <= r["status"] < 500
-        if bad_status or r["faq_p99_ms"] > GOAL_FAQ_P99_MS or r["faq_failures"]:
+        frozen = (r["faq_max_ms"] or 0) > 1000 * GOAL_HOSTILE_S  # too few samples for a p99
+        if bad_status or frozen or r["faq_p99_ms"] > GOAL_FAQ_P99_MS or r["faq_failures"]:
             missed.append(kind)
         elif r["status"] is not None and r["seconds"] > GOAL_HOSTILE_S:
             missed.append(kind)
