@@ -1,7 +1,7 @@
 """Datasette plugin: paste a draft at /-/check and see it annotated; POST /-/check.json for the CMS.
 
 The check runs in a worker process (`checkpool.py`), never on the event loop or in one of its
-threads, and stops at a deadline (plugin setting `check_time_limit_ms`, default 5 s) with a clear
+threads, and stops at a deadline (plugin setting `check_time_limit_ms`, default 1.5 s) with a clear
 400; a check that does not stop is killed. A few checks wait for a worker; more get 503 with
 Retry-After. The draft is limited to MAX_BYTES of text (counted decoded, not as sent): the
 request body itself is capped earlier, while it is read (`BODY_LIMITS`, used by the middleware).
@@ -22,7 +22,7 @@ from .checkpool import DEFAULT_WORKERS, CheckBusy, CheckFailed, CheckPool
 MAX_BYTES = 200 * 1024  # of draft text, UTF-8
 # Request bodies: URL-encoding (the form) takes up to 3 bytes per byte of text, plus the CSRF token.
 BODY_LIMITS = {b"/-/check": 3 * MAX_BYTES + 4096, b"/-/check.json": 3 * MAX_BYTES + 4096}
-DEFAULT_TIME_LIMIT_MS = 5000
+DEFAULT_TIME_LIMIT_MS = 1500
 RETRY_AFTER_S = 5
 _POOLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

@@ -30,7 +30,7 @@ from typing import Any
 from ..checkworker import HEADER, write_frame
 from ..factcheck import CheckTookTooLong, Report
 
-GRACE_S = 0.5  # past the library's own deadline, before the worker is killed
+GRACE_S = 0.3  # past the library's own deadline, before the worker is killed
 STARTUP_S = 20.0  # a worker that is not ready by then is killed (a busy machine starts slowly)
 QUEUE_WAIT_EXTRA_S = 1.0  # a waiting check waits at most its own time limit plus this
 DEFAULT_WORKERS = 1
