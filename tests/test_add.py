@@ -4,11 +4,12 @@ source record appended to sources.yml, comments and order kept, and `kb validate
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import yaml
-from conftest import KB
-from test_ingest import FAST, recorded, run_kb, stand_in  # noqa: F401 - stand_in is a fixture
+from test_ingest import FAST, recorded, run_kb
 
 from ingest.add import add
 from ingest.standin import Canned, StandIn
@@ -16,6 +17,15 @@ from ingest.store import raw_path
 
 JOR = "10.1002/jor.1100150407"  # a real recorded Crossref answer (tests/fixtures/README.md)
 ASO = "10.1186/s13075-021-02422-0"  # already in data/sources.yml
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    with StandIn(limits={"crossref": (20, 1.0, 3), "openalex": (20, 1.0, 3)}) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("KB_OPENALEX_API_KEY", raising=False)
+        yield server
 
 
 def sources_of(data: Path) -> list[dict]:
@@ -84,7 +94,9 @@ def test_only_what_a_service_gave_is_written(stand_in: StandIn, tmp_path: Path) 
     body["message"].update(DOI=doi, author=[], volume=None)
     data = tmp_path / "data"
     data.mkdir()
-    (data / "sources.yml").write_text("# our sources\n- doi: 10.5555/first\n  metadata_origin: crossref\n")
+    (data / "sources.yml").write_text(
+        "# our sources\n- doi: 10.5555/first\n  metadata_origin: crossref\n"
+    )
     stand_in.add("crossref", doi, Canned(body=json.dumps(body).encode()))
     result = add([doi], data, **FAST)
     entry = result.added[0].entry
