@@ -73,6 +73,7 @@ def cli() -> None:
       kb build               build kb.db from data/
       kb search "weight-bearing pain"
       kb check draft.md      fact-check an article draft
+      kb impact --since 2026-01-01   what a retraction or a changed claim breaks
       kb serve               build if needed and browse at http://127.0.0.1:8001
     """
 
@@ -194,6 +195,46 @@ def check_cmd(file, db_path: Path, fmt: str) -> None:
     else:
         click.echo(render_text(report, colour=sys.stdout.isatty()))
     sys.exit(1 if report.flagged else 0)
+
+
+@cli.command(name="impact")
+@DATA_OPTION
+@DB_OPTION
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+    help="Only what happened on or after this date (notices by their date, claims by their git history).",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the alerts as JSON.")
+def impact_cmd(data_dir: Path, db_path: Path, since, as_json: bool) -> None:
+    """List what a retraction, a correction or a changed claim breaks, and what to do.
+
+    For every source with a retraction, expression of concern or correction, every claim that is
+    disputed or withdrawn and (with --since) every claim changed since the date: the FAQ answers,
+    article statements and reference lists that rest on it. Builds the database first if data/
+    changed. Exit code 0 when nothing needs action, 1 when some page does (so it can run on a
+    schedule), 2 on errors.
+
+    \b
+    Examples:
+      kb impact
+      kb impact --since 2026-01-01 --json
+    """
+    from .impact import impact, render_text
+    from .serve import ensure_built
+
+    _checked(lambda: ensure_built(data_dir, db_path))
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        alerts = impact(conn, since.date() if since else None)
+    finally:
+        conn.close()
+    if as_json:
+        doc = {"since": since.date().isoformat() if since else None,
+               "alerts": [a.to_dict() for a in alerts]}  # fmt: skip
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(alerts))
+    sys.exit(1 if any(a.needs_action for a in alerts) else 0)
 
 
 @cli.command(name="serve")
