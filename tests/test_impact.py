@@ -4,6 +4,7 @@ every FAQ answer, article statement and reference resting on it is listed with w
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,3 +96,34 @@ def test_a_correction_asks_for_a_check_not_a_removal(
 
 def test_a_bad_date_is_a_usage_error(data_copy: Path) -> None:
     assert impact_of(data_copy, "--since", "last week").returncode == 2
+
+
+def test_a_claim_changed_since_the_date_lists_the_answers_resting_on_it(tmp_path: Path) -> None:
+    """The curated data in a real git repository: a value changed in a later commit."""
+    from conftest import DATA
+    from test_history import Repo
+
+    repo = Repo(tmp_path / "repo")
+    shutil.copytree(DATA, repo.data, dirs_exist_ok=True)
+    repo.commit("The curated data", "2026-01-05T09:00:00+00:00")
+    path = repo.data / "claims" / "aso-2021.yml"
+    text = path.read_text(encoding="utf-8")
+    at = text.index("- id: aso2021-medial-wb-pain")
+    old = "status: verified"
+    i = text.index(old, at)
+    text = text[:i] + "status: disputed" + text[i + len(old) :]
+    path.write_text(text.replace("  value: 0.11\n", "  value: 0.12\n", 1), encoding="utf-8")
+    repo.commit("Dispute the medial weight-bearing figure", "2026-03-03T12:00:00+00:00")
+    done = impact_of(repo.data, "--since", "2026-03-01")
+    assert done.returncode == 1, done.stderr
+    assert (
+        "FAQ “What is a bone marrow lesion?” cites a disputed claim (aso2021-medial-wb-pain)"
+    ) in done.stdout
+    assert (
+        "FAQ “Why can a bone marrow lesion be painful?” cites a claim changed on 2026-03-03 "
+        "(value 0.11 → 0.12): “Dispute the medial weight-bearing figure” "
+        "(aso2021-medial-walking-pain): check the answer still says what the claim now says."
+    ) in done.stdout
+    before = impact_of(repo.data, "--since", "2026-03-04", "--json")
+    ids = [a["id"] for a in json.loads(before.stdout)["alerts"]]
+    assert "claim:aso2021-medial-wb-pain:disputed" not in ids  # disputed before that date
