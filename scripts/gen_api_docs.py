@@ -107,6 +107,13 @@ ENDPOINTS = [
     ("A claim as Datasette stores it (every column)", "/kb/claims/{claim_id}.json?_shape=array",
      "Datasette's own row JSON; sources use `/kb/sources/<doi, tilde-encoded>.json`. Prefer the "
      "lookups above: their shape is part of the contract, Datasette's row JSON follows the table."),
+    ("The history of a claim or source", "/-/history.json?claim={claim_id}",
+     "`?source=<doi>` for a source. Derived by `kb build` from the git history of `data/` (never from "
+     "git at serve time): `events` oldest first, each with `date`, `change` (`added`, `changed`, "
+     "`moved` to another file, `removed`), `reason` (the commit message), `author` and `fields` "
+     "(`field`, `old`, `new`); `status_change` is the latest change of a claim's status, or null. "
+     "A build without its git history (from a tarball) answers `available: false` and no events. "
+     "An unknown id gives no events, never an error; neither or both parameters give `400`."),
     ("The FAQ as schema.org JSON-LD", "/-/faq.jsonld?article={article_id}",
      "An `FAQPage`: each `Question` has an `acceptedAnswer` citing `MedicalScholarlyArticle`s by DOI. "
      "Only the sources of claims with no `flag` are cited, and an answer resting on any flagged claim "
