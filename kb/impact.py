@@ -70,6 +70,7 @@ class Alert:
     severity: str  # serious, check, disputed, deprecated, changed
     summary: str
     date: str | None  # when it happened, where known
+    headline: str = ""  # one short line: what happened to what
     doi: str | None = None
     claims: list[str] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
@@ -139,7 +140,7 @@ def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Aler
     alerts = []
     for src in _rows(
         conn,
-        "select doi, citation, update_status, update_notices from sources "
+        "select doi, citation, title, update_status, update_notices from sources "
         "where update_status is not null order by doi",
         [],
     ):
@@ -180,6 +181,7 @@ def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Aler
             Alert(
                 id=f"source:{src['doi']}:{kind}", kind="source_notice", severity=severity,
                 summary=f"The source {src['citation']} {phrase}{when}.", date=date,
+                headline=f"{_short(src['title'] or src['doi'], 100)} {phrase}{when}",
                 doi=src["doi"], claims=claims, pages=pages,
             )
         )  # fmt: skip
@@ -263,6 +265,8 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert
             Alert(
                 id=f"claim:{c['id']}:{c['status']}", kind="claim_status", severity=c["status"],
                 summary=summary, date=date, claims=[c["id"]],
+                headline=f"Claim {c['id']} is {c['status']}" if c["status"] == "disputed"
+                else f"Claim {c['id']} was withdrawn",
                 pages=_pages(conn, [c["id"]], why, c["status"]),
             )
         )  # fmt: skip
@@ -278,6 +282,7 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert
                 id=f"claim:{claim_id}:changed:{events[-1]['date'][:10]}", kind="claim_changed",
                 severity="changed", summary=f"The claim “{row[0]['statement']}” {what}.",
                 date=events[-1]["date"], claims=[claim_id],
+                headline=f"Claim {claim_id} changed on {events[-1]['date'][:10]}",
                 pages=_pages(conn, [claim_id], f"a claim {_describe_change(events[-1])}",
                              "changed"),
             )

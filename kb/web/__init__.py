@@ -11,6 +11,7 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from datasette.utils.asgi import Response
 
+from .alerts import alerts_atom
 from .history import history_json, record_history
 from .jsonld import dumps_safe, faq_page
 from .middleware import DEFAULT_HEAVY_SLOTS, KBMiddleware, origins_from
@@ -98,7 +99,11 @@ async def faq_jsonld(datasette, request):
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/faq\.jsonld$", faq_jsonld), (r"^/-/history\.json$", history_json)]
+    return [
+        (r"^/-/faq\.jsonld$", faq_jsonld),
+        (r"^/-/history\.json$", history_json),
+        (r"^/-/alerts\.atom$", alerts_atom),
+    ]
 
 
 @hookimpl
