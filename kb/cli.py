@@ -74,6 +74,7 @@ def cli() -> None:
       kb search "weight-bearing pain"
       kb check draft.md      fact-check an article draft
       kb impact --since 2026-01-01   what a retraction or a changed claim breaks
+      kb stale --days 180    claims whose evidence nobody has checked lately
       kb serve               build if needed and browse at http://127.0.0.1:8001
     """
 
@@ -235,6 +236,40 @@ def impact_cmd(data_dir: Path, db_path: Path, since, as_json: bool) -> None:
     else:
         click.echo(render_text(alerts))
     sys.exit(1 if any(a.needs_action for a in alerts) else 0)
+
+
+@cli.command(name="stale")
+@DATA_OPTION
+@DB_OPTION
+@click.option(
+    "--days", default=365, show_default=True, type=click.IntRange(min=1),
+    help="A claim is stale when it, or its source's notices, were last checked longer ago than this.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def stale_cmd(data_dir: Path, db_path: Path, days: int, as_json: bool) -> None:
+    """Report claims whose evidence has gone unchecked.
+
+    Three lists: claims whose source was never checked for retractions and corrections (no record
+    from `kb ingest`), whose source's notices were last fetched more than DAYS ago, and claims not
+    re-verified (curated or changed, by their git history) for DAYS. Builds the database first if
+    data/ changed. Exit code 0 when nothing is stale, 1 when something is.
+
+    \b
+    Examples:
+      kb stale
+      kb stale --days 180 --json
+    """
+    from .serve import ensure_built
+    from .staleness import render_text, staleness
+
+    _checked(lambda: ensure_built(data_dir, db_path))
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        report = staleness(conn, days)
+    finally:
+        conn.close()
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report))
+    sys.exit(1 if report.total else 0)
 
 
 @cli.command(name="serve")

@@ -82,6 +82,15 @@ together: `update_status` null with `update_checked_at` set means none was found
 - Empty or unknown ids return `[]`, never an error. Arbitrary SQL, downloads, CSV streaming and
   `/-/databases.json` (it shows the file's path on the server) are refused on a public instance.
 
+## Alerts for curators (Atom)
+
+`GET /-/alerts.atom` (optionally `?since=YYYY-MM-DD`) is what `kb impact` lists, as an Atom 1.0 feed: one
+entry per source with a retraction, expression of concern or correction and per claim that is disputed,
+withdrawn or changed since the date. Each entry's `alternate` link is the source's or claim's page, its
+`related` links are every claim concerned and every FAQ answer, article statement and reference that rests
+on it, and its text content says what to do about each. Entry ids are stable (the page URL with the alert
+in the fragment); `updated` is the notice's or the change's date, or the build time when that is unknown.
+
 ## `faq`: one name, the query wins
 
 The FAQ query has the same name as the `faq` table. Datasette 0.65 answers `/kb/faq` and `/kb/faq.json`

@@ -11,6 +11,7 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from datasette.utils.asgi import Response
 
+from ..staleness import DEFAULT_DAYS, staleness
 from .alerts import alerts_atom
 from .history import history_json, record_history
 from .jsonld import dumps_safe, faq_page
@@ -54,7 +55,16 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                 overview = await db.execute_fn(kb_overview)
             except Exception:  # a database that is not a KB: the page still renders
                 overview = None
-            return {"kb_overview": overview, "kb_db": db.name}
+            days = int(
+                (datasette.plugin_config("kb") or {}).get("stale_after_days") or DEFAULT_DAYS
+            )
+            try:
+                stale = (
+                    await db.execute_fn(lambda conn: staleness(conn, days)) if overview else None
+                )
+            except Exception:  # an older KB without the columns: no count rather than no page
+                stale = None
+            return {"kb_overview": overview, "kb_db": db.name, "kb_staleness": stale}
         return {}
 
     return inner
