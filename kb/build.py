@@ -21,6 +21,7 @@ import sqlite_utils
 from . import __version__
 from .cache import BuildCache, DataFile, scan
 from .doi import doi_url
+from .history import load_history
 from .loader import Problem, load_data, read_article, read_records
 from .markup import text_only
 from .schema import DERIVED, FTS, TABLES, count_claim_terms, ensure_db_shape, ensure_fts
@@ -489,6 +490,9 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
             "where claims.question = questions.id)"
         )
         _insert(conn, "faq", _faq_rows(conn, kb))
+        history = load_history(data_dir, cache.folder, db_path.name)
+        conn.execute("delete from history")
+        _insert(conn, "history", history.rows)
         conn.execute("commit")
         if changed is None:
             ensure_fts(db)
@@ -501,6 +505,8 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "kb_version": __version__,
             "counts": json.dumps(counts),
+            "history": history.status,
+            "history_commit": history.commit,
         }
         with conn:
             _insert(conn, "build_info", [{"key": k, "value": v} for k, v in info.items()])

@@ -11,6 +11,9 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from datasette.utils.asgi import Response
 
+from ..staleness import DEFAULT_DAYS, staleness
+from .alerts import alerts_atom
+from .history import history_json, record_history
 from .jsonld import dumps_safe, faq_page
 from .middleware import DEFAULT_HEAVY_SLOTS, KBMiddleware, origins_from
 from .provenance import claim_provenance, kb_overview
@@ -44,13 +47,28 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             pks = urlsafe_components(request.url_vars.get("pks", ""))
             if len(pks) == 1:
                 found = await db.execute_fn(lambda conn: claim_provenance(conn, pks[0]))
-                return {"kb": found, "status_class": STATUS_CLASS}
+                history = await db.execute_fn(lambda conn: record_history(conn, "claim", pks[0]))
+                return {"kb": found, "status_class": STATUS_CLASS, "kb_history": history}
+        if view_name == "row" and table == "sources" and request is not None:
+            pks = urlsafe_components(request.url_vars.get("pks", ""))
+            if len(pks) == 1:
+                history = await db.execute_fn(lambda conn: record_history(conn, "source", pks[0]))
+                return {"kb_history": history}
         if view_name == "index" or template == "index.html":
             try:
                 overview = await db.execute_fn(kb_overview)
             except Exception:  # a database that is not a KB: the page still renders
                 overview = None
-            return {"kb_overview": overview, "kb_db": db.name}
+            days = int(
+                (datasette.plugin_config("kb") or {}).get("stale_after_days") or DEFAULT_DAYS
+            )
+            try:
+                stale = (
+                    await db.execute_fn(lambda conn: staleness(conn, days)) if overview else None
+                )
+            except Exception:  # an older KB without the columns: no count rather than no page
+                stale = None
+            return {"kb_overview": overview, "kb_db": db.name, "kb_staleness": stale}
         return {}
 
     return inner
@@ -95,7 +113,11 @@ async def faq_jsonld(datasette, request):
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/faq\.jsonld$", faq_jsonld)]
+    return [
+        (r"^/-/faq\.jsonld$", faq_jsonld),
+        (r"^/-/history\.json$", history_json),
+        (r"^/-/alerts\.atom$", alerts_atom),
+    ]
 
 
 @hookimpl
