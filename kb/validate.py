@@ -38,6 +38,7 @@ REFERENCE_VERDICTS = ("ok", "mismatch", "unresolved", "unused", "retracted", "mi
 EXCERPT_MAX_WORDS = 25
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 PARTIAL_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+PUBLIC_URL_RE = re.compile(r"^https?://[^\s/]+\.[^\s/]+(/\S*)?$")
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,11 @@ class KB:
     article_statements: list[dict[str, Any]] = field(default_factory=list)
     faq: list[dict[str, Any]] = field(default_factory=list)
     faq_claims: list[dict[str, Any]] = field(default_factory=list)
+
+
+def is_public_url(text: str) -> bool:
+    """An http(s) address a reader can open: provenance ends at a public page, never at a file of ours."""
+    return bool(PUBLIC_URL_RE.match(text.strip()))
 
 
 def _suggest(key: str, known: dict[str, Field]) -> str:
@@ -287,6 +293,11 @@ def check_sources(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pr
                     "manual metadata must say where it was read",
                 )
             )
+        elif row.get("metadata_origin") == "manual" and not is_public_url(row["metadata_page"]):
+            problems.append(
+                Problem(path, rec.line_of("metadata_page"), f"{label}.metadata_page",
+                        "must be the address (http or https) of the public page the metadata was read on")
+            )  # fmt: skip
         row["_line"] = rec.line
         rows.append(row)
     return rows, problems
@@ -342,6 +353,11 @@ def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pro
                             "a verified claim needs it",
                         )
                     )
+            if "verified_against" in row and not is_public_url(row["verified_against"]):
+                problems.append(
+                    Problem(path, rec.line_of("verified_against"), f"{label}.verified_against",
+                            "must be the address (http or https) of the public page the figure was seen on")
+                )  # fmt: skip
         elif (
             status not in ("deprecated", "unverified")
             and "source_doi" not in row

@@ -89,6 +89,38 @@ def test_bad_doi_syntax(data_copy: Path, built: Path) -> None:
     assert_rejected(data_copy.parent, built, f"data/sources.yml:{line}", ".doi", "not a DOI")
 
 
+def test_a_verified_claim_must_name_a_public_page(data_copy: Path, built: Path) -> None:
+    # provenance ends at a page a reader can open, never at a file of ours
+    path = data_copy / "claims" / "zz-notes-file.yml"
+    path.write_text(
+        "- id: read-in-our-notes\n  statement: s\n  topic: pain\n  measure: count\n"
+        "  status: verified\n  source_doi: 10.1186/s13075-021-02422-0\n"
+        "  verified_against: shared/sources/DOSSIER.md [3]\n"
+        "  curated_on: 2026-11-24\n  curated_by: t\n"
+    )
+    err = assert_rejected(
+        data_copy.parent,
+        built,
+        "data/claims/zz-notes-file.yml:7: claims[read-in-our-notes].verified_against: "
+        "must be the address (http or https) of the public page the figure was seen on",
+    )
+    assert "1 problem(s) found" in err
+
+
+def test_manual_metadata_must_name_a_public_page(data_copy: Path, built: Path) -> None:
+    path = data_copy / "sources.yml"
+    old = next(line for line in path.read_text().splitlines() if "metadata_page: http" in line)
+    line = line_of(path, old)
+    replace_once(path, old, "  metadata_page: our reading notes, section [1]")
+    assert_rejected(
+        data_copy.parent,
+        built,
+        f"data/sources.yml:{line}:",
+        ".metadata_page: must be the address (http or https) of the public page the metadata was "
+        "read on",
+    )
+
+
 def test_value_low_above_value_high(data_copy: Path, built: Path) -> None:
     path = first_claim_file(data_copy)
     old = claim_line(path, "id")
