@@ -121,6 +121,33 @@ def test_manual_metadata_must_name_a_public_page(data_copy: Path, built: Path) -
     )
 
 
+def test_a_topic_outside_the_vocabulary_is_named(data_copy: Path, built: Path) -> None:
+    path = first_claim_file(data_copy)
+    old = claim_line(path, "topic")
+    line = line_of(path, old)
+    replace_once(path, old, "  topic: knee-stuff")
+    assert_rejected(
+        data_copy.parent, built, f"data/claims/{path.name}:{line}:", ".topic:",
+        "'knee-stuff' is not one of: prevalence, pain, progression",
+    )  # fmt: skip
+
+
+def test_certainty_above_what_the_design_starts_at_is_refused(data_copy: Path, built: Path) -> None:
+    # a cross-sectional design starts at low: a curator may lower certainty, never raise it
+    path = data_copy / "claims" / "zz-raised.yml"
+    path.write_text(
+        "- id: raised-certainty\n  statement: s\n  topic: pain\n  measure: count\n"
+        "  study_design: cross-sectional\n  certainty: moderate\n  status: unverified\n"
+        "  notes: n\n  curated_on: 2026-11-24\n  curated_by: t\n"
+    )
+    err = assert_rejected(
+        data_copy.parent, built,
+        "data/claims/zz-raised.yml:6: claims[raised-certainty].certainty: 'moderate' is higher "
+        "than a cross-sectional starts at ('low'); certainty may only be lowered",
+    )  # fmt: skip
+    assert "1 problem(s) found" in err
+
+
 def test_value_low_above_value_high(data_copy: Path, built: Path) -> None:
     path = first_claim_file(data_copy)
     old = claim_line(path, "id")
