@@ -68,6 +68,7 @@ def decide(
             if c.verified and c.conflicts and c.sim >= P.t_contra
             and c.wording >= best.wording + P.wrong_analysis_margin
             and c.claim.get("source_doi") == best.claim.get("source_doi")
+            and set(c.comparison.conflicts()) != {"n"}  # a total n beside a subgroup's finding
         ]  # fmt: skip
         if closer:
             rival = max(closer, key=lambda c: c.sim + c.weight)
