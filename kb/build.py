@@ -9,6 +9,7 @@ import datetime as dt
 import errno
 import json
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ import sqlite_utils
 from . import __version__
 from .cache import BuildCache, DataFile, left_behind, scan
 from .doi import doi_url
+from .history import load_history
 from .loader import Problem, load_data, read_article, read_records
 from .markup import text_only
 from .schema import DERIVED, FTS, TABLES, count_claim_terms, ensure_db_shape, ensure_fts
@@ -31,6 +33,7 @@ from .validate import (
     check_articles,
     check_claims,
     check_faq,
+    check_questions,
     check_sources,
     validate,
 )  # fmt: skip
@@ -51,6 +54,11 @@ FETCHED_ONLY_FIELDS = (
     "retrieved_at",
     "fetched_from",
 )
+# Source fields that are text, never markup: tags in them (JATS from Crossref, HTML pasted by hand)
+# are dropped when the database is built, and entities are left as written (`&lt;` is not made `<`),
+# so no JSON the website reads carries markup that came from a record.
+PLAIN_TEXT_FIELDS = ("title", "journal", "publisher", "abstract")
+_TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
 # Update types that put a source's claims under a warning, most serious first. The one list: the
 # build's flags, kb check's verdicts and the web pages all read it.
 SERIOUS_UPDATES = (
@@ -172,6 +180,13 @@ def _leads(ours: list[str], theirs: Any, row: dict[str, Any]) -> bool:
     )
 
 
+def plain_text(value: Any) -> Any:
+    """A text field without markup tags (spaces tidied); anything else as it is."""
+    if not isinstance(value, str) or "<" not in value:
+        return value
+    return " ".join(_TAG_RE.sub("", value).split()) or None
+
+
 def merge_fetched(
     source: dict[str, Any], fetched: dict[str, Any] | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -182,7 +197,7 @@ def merge_fetched(
         return row, discrepancies
     origin = ", ".join(fetched.get("fetched_from") or []) or None
     for key in COMPARED_FIELDS:
-        theirs = fetched.get(key)
+        theirs = plain_text(fetched.get(key)) if key in PLAIN_TEXT_FIELDS else fetched.get(key)
         if theirs in (None, "", []):
             continue
         ours = row.get(key)
@@ -308,6 +323,9 @@ def _source_rows(
             {k: v for k, v in src.items() if k != "_line"}, fetched.get(src["doi"])
         )
         discrepancies += diffs
+        for key in PLAIN_TEXT_FIELDS:
+            if key in row:
+                row[key] = plain_text(row[key])
         row.setdefault("url", doi_url(row["doi"]))
         row["citation"] = format_citation(row)
         rows.append(row)
@@ -412,7 +430,13 @@ def check_streaming(
         problems.append(Problem(rel, None, None, "missing: every KB needs sources.yml"))
     dois = {row["doi"] for row in kb.sources}
     updates = {doi: (fetched.get(doi) or {}).get("update_status") or None for doi in dois}
-    checker = ClaimChecker(dois, problems)
+    questions = by_path.get(data_dir / "questions.yml")
+    if questions:
+        kb.questions, found = cache.get(
+            questions, lambda: _checked(questions, "question", check_questions)
+        )
+        problems += found
+    checker = ClaimChecker(dois, problems, {row["id"] for row in kb.questions})
     for file in files:
         if file.path.parent == data_dir / "claims" and file.path.suffix == ".yml":
             rows, found = cache.get(file, lambda f=file: _checked(f, "claim", check_claims))
@@ -509,6 +533,7 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
         if changed is None:
             sources, discrepancies = _source_rows(kb.sources, fetched)
             _insert(conn, "sources", sources)
+            _insert(conn, "questions", kb.questions)
             _insert(conn, "source_discrepancies", discrepancies)
             for name in ("articles", "article_references", "article_statements", "faq_claims"):
                 _insert(conn, name, getattr(kb, name))
@@ -518,7 +543,16 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
             "update sources set claim_count = "
             "(select count(*) from claims where claims.source_doi = sources.doi)"
         )
+        conn.execute(
+            "update questions set "
+            "claim_count = (select count(*) from claims where claims.question = questions.id), "
+            "source_count = (select count(distinct source_doi) from claims "
+            "where claims.question = questions.id)"
+        )
         _insert(conn, "faq", _faq_rows(conn, kb))
+        history = load_history(data_dir, cache.folder, db_path.name)
+        conn.execute("delete from history")
+        _insert(conn, "history", history.rows)
         conn.execute("commit")
         if changed is None:
             ensure_fts(db)
@@ -531,6 +565,8 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "kb_version": __version__,
             "counts": json.dumps(counts),
+            "history": history.status,
+            "history_commit": history.commit,
         }
         with conn:
             _insert(conn, "build_info", [{"key": k, "value": v} for k, v in info.items()])

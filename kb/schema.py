@@ -23,6 +23,15 @@ TABLES: dict[str, dict] = {
         },
         "not_null": {"doi", "metadata_origin"},
     },
+    # A question several claims answer: where their answers differ, `disagreement` says how.
+    "questions": {
+        "pk": "id",
+        "columns": {
+            "id": str, "question": str, "topic": str, "disagreement": str, "claim_count": int,
+            "source_count": int,
+        },
+        "not_null": {"id", "question", "topic"},
+    },
     "claims": {
         "pk": "id",
         "columns": {
@@ -31,12 +40,15 @@ TABLES: dict[str, dict] = {
             "unit": str, "qualifier": str, "p_value": float, "n": int, "population": str,
             "timepoint_months": float, "compartments": str, "study_design": str,
             "certainty": str, "status": str, "flag": str, "deprecated_reason": str,
-            "superseded_by": str, "source_doi": str, "source_update_status": str,
+            "superseded_by": str, "source_doi": str, "question": str, "source_update_status": str,
             "locator": str, "excerpt": str, "verified_against": str, "curated_on": str,
             "curated_by": str, "notes": str, "data_file": str, "data_line": int,
         },
         "not_null": {"id", "statement", "topic", "measure", "status"},
-        "foreign_keys": [("source_doi", "sources", "doi"), ("superseded_by", "claims", "id")],
+        "foreign_keys": [
+            ("source_doi", "sources", "doi"), ("superseded_by", "claims", "id"),
+            ("question", "questions", "id"),
+        ],
     },
     "articles": {
         "pk": "id",
@@ -77,6 +89,15 @@ TABLES: dict[str, dict] = {
         "columns": {"doi": str, "field": str, "curated": str, "fetched": str, "fetched_from": str},
         "foreign_keys": [("doi", "sources", "doi")],
     },
+    # Each claim's and source's changes, derived from the git history of data/ (kb.history).
+    "history": {
+        "pk": ("kind", "record_id", "seq"),
+        "columns": {
+            "kind": str, "record_id": str, "seq": int, "commit_id": str, "date": str,
+            "author": str, "reason": str, "change": str, "fields": str, "file": str,
+            "previous_file": str,
+        },
+    },
     "build_info": {
         "pk": "key",
         "columns": {"key": str, "value": str},
@@ -88,7 +109,7 @@ TABLES: dict[str, dict] = {
         "columns": {"term": str, "doc": int},
     },
 }  # fmt: skip
-DERIVED = ("build_info", "claim_terms")  # tables about the build, not curated content
+DERIVED = ("build_info", "claim_terms", "history")  # tables about the build, not curated content
 
 FTS: dict[str, list[str]] = {
     "claims": ["statement", "topic", "population", "unit", "excerpt", "notes"],
@@ -99,8 +120,10 @@ INDEXES: list[tuple[str, list[str]]] = [
     ("claims", ["status"]),
     ("claims", ["topic"]),
     ("claims", ["source_doi"]),
+    ("claims", ["question"]),
     ("article_statements", ["claim_id"]),
     ("faq_claims", ["claim_id"]),
+    ("history", ["date"]),
 ]
 
 
