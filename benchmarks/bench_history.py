@@ -84,7 +84,9 @@ def main() -> None:
     for name, value, goal in (("cold history", cold, 3.0), ("warm history", warm, 1.2)):
         ratio = value / base
         verdict = "ok" if ratio <= goal else "GOAL MISSED"
-        print(f"build with {name}:      {value * 1000:8.0f} ms  {ratio:5.2f}x  (goal {goal}x) {verdict}")
+        print(
+            f"build with {name}:      {value * 1000:8.0f} ms  {ratio:5.2f}x  (goal {goal}x) {verdict}"
+        )
 
 
 if __name__ == "__main__":
