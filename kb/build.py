@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from .cache import BuildCache, DataFile, scan
 from .doi import doi_url
 from .history import load_history
 from .loader import Problem, load_data, read_article, read_records
+from .markup import text_only
 from .schema import DERIVED, FTS, TABLES, count_claim_terms, ensure_db_shape, ensure_fts
 from .validate import (
     KB,
@@ -50,6 +52,11 @@ FETCHED_ONLY_FIELDS = (
     "retrieved_at",
     "fetched_from",
 )
+# Source fields that are text, never markup: tags in them (JATS from Crossref, HTML pasted by hand)
+# are dropped when the database is built, and entities are left as written (`&lt;` is not made `<`),
+# so no JSON the website reads carries markup that came from a record.
+PLAIN_TEXT_FIELDS = ("title", "journal", "publisher", "abstract")
+_TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
 # Update types that put a source's claims under a warning, most serious first. The one list: the
 # build's flags, kb check's verdicts and the web pages all read it.
 SERIOUS_UPDATES = (
@@ -92,7 +99,7 @@ def load_fetched(data_dir: Path) -> tuple[dict[str, dict[str, Any]], list[Proble
         if not isinstance(rec, dict) or not isinstance(rec.get("doi"), str):
             problems.append(Problem(rel, 1, "doi", "a fetched record needs a doi"))
             continue
-        records[rec["doi"].lower()] = rec
+        records[rec["doi"].lower()] = text_only(rec)  # fetched text never brings markup
     return records, problems
 
 
@@ -115,6 +122,13 @@ def _leads(ours: list[str], theirs: Any, row: dict[str, Any]) -> bool:
     )
 
 
+def plain_text(value: Any) -> Any:
+    """A text field without markup tags (spaces tidied); anything else as it is."""
+    if not isinstance(value, str) or "<" not in value:
+        return value
+    return " ".join(_TAG_RE.sub("", value).split()) or None
+
+
 def merge_fetched(
     source: dict[str, Any], fetched: dict[str, Any] | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -125,7 +139,7 @@ def merge_fetched(
         return row, discrepancies
     origin = ", ".join(fetched.get("fetched_from") or []) or None
     for key in COMPARED_FIELDS:
-        theirs = fetched.get(key)
+        theirs = plain_text(fetched.get(key)) if key in PLAIN_TEXT_FIELDS else fetched.get(key)
         if theirs in (None, "", []):
             continue
         ours = row.get(key)
@@ -251,6 +265,9 @@ def _source_rows(
             {k: v for k, v in src.items() if k != "_line"}, fetched.get(src["doi"])
         )
         discrepancies += diffs
+        for key in PLAIN_TEXT_FIELDS:
+            if key in row:
+                row[key] = plain_text(row[key])
         row.setdefault("url", doi_url(row["doi"]))
         row["citation"] = format_citation(row)
         rows.append(row)

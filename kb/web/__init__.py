@@ -20,7 +20,11 @@ from .provenance import claim_provenance, kb_overview
 
 STATUS_CLASS = {"verified": "ok", "unverified": "warn", "disputed": "bad", "deprecated": "gone"}
 DEV_BUILD_TTL = 2.0  # seconds a mutable database's build id is trusted before it is read again
-WARM_ARTICLES = 50  # articles whose FAQ URLs are warmed and pinned at startup
+WARM_ARTICLES = 50
+# Datasette 0.65's messages for errors in a request's parameters that it reports as 500.
+CLIENT_MISTAKES = (
+    "Cannot sort table by ",
+)  # articles whose FAQ URLs are warmed and pinned at startup
 
 
 def kb_database(datasette):
@@ -181,12 +185,28 @@ def asgi_wrapper(datasette):
         wanted = int(config.get("heavy_slots") or DEFAULT_HEAVY_SLOTS)
         return max(1, min(wanted, threads - 1))
 
+    def hsts_max_age() -> int:
+        """Strict-Transport-Security's max-age when served over HTTPS (plugin config; 0: not sent)."""
+        return int((datasette.plugin_config("kb") or {}).get("hsts_max_age") or 0)
+
     def wrap(app):
         return KBMiddleware(
-            app, origins_from(datasette), build_id, is_public, max_age, warm_urls, heavy_slots
-        )
+            app, origins_from(datasette), build_id, is_public, max_age, warm_urls, heavy_slots,
+            hsts_max_age,
+        )  # fmt: skip
 
     return wrap
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """A client's mistake that Datasette 0.65 answers with 500 (`_sort` naming no column) is a 400."""
+    message = str(exception)
+    if not message.startswith(CLIENT_MISTAKES):
+        return None
+    if request.path.endswith(".json"):
+        return Response.json({"ok": False, "error": message, "status": 400}, status=400)
+    return Response.text(f"Bad request: {message}.\n", status=400)
 
 
 @hookimpl
