@@ -24,6 +24,7 @@ from . import __version__
 from .cache import BuildCache, DataFile, left_behind, scan
 from .doi import doi_url
 from .history import load_history
+from .lexicon import lexicon_rows, load_lexicon
 from .loader import Problem, load_data, read_article, read_records
 from .markup import text_only
 from .schema import DERIVED, FTS, TABLES, count_claim_terms, ensure_db_shape, ensure_fts
@@ -395,7 +396,8 @@ def check(data_dir: Path) -> tuple[KB, dict[str, dict[str, Any]], list[Problem]]
     raw = load_data(Path(data_dir))
     kb, problems = validate(raw)
     fetched, fetch_problems = load_fetched(Path(data_dir))
-    return kb, fetched, problems + fetch_problems
+    _lexicon, lexicon_problems = load_lexicon(Path(data_dir))
+    return kb, fetched, problems + fetch_problems + lexicon_problems
 
 
 ClaimSink = Callable[[str, list[dict[str, Any]], dict[str, str | None]], None]
@@ -527,6 +529,8 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
                 _insert(conn, "claims", _claim_rows(rows, updates))
 
         kb, fetched = check_streaming(data_dir, files, cache, on_claims, problems)
+        lexicon, found = load_lexicon(data_dir)
+        problems += found
         if problems:
             conn.close()
             raise BuildError(problems)
@@ -534,6 +538,7 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
             sources, discrepancies = _source_rows(kb.sources, fetched)
             _insert(conn, "sources", sources)
             _insert(conn, "questions", kb.questions)
+            _insert(conn, "lexicon", lexicon_rows(lexicon))
             _insert(conn, "source_discrepancies", discrepancies)
             for name in ("articles", "article_references", "article_statements", "faq_claims"):
                 _insert(conn, name, getattr(kb, name))
