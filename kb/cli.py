@@ -176,12 +176,18 @@ def check_cmd(file, db_path: Path, fmt: str) -> None:
       kb check draft.md
       kb check - --format json < draft.txt
     """
-    from .factcheck import check_text, render_markdown, render_text
+    from .factcheck import MAX_DRAFT_CHARS, check_text
+    from .render import render_markdown, render_text
 
     try:
         if not db_path.exists():
             raise click.ClickException(f"{db_path} not found: run `kb build` first")
-        text = file.read()
+        text = file.read(MAX_DRAFT_CHARS + 1)  # never more: `kb check /dev/zero` ends here
+        if len(text) > MAX_DRAFT_CHARS:
+            raise click.ClickException(
+                f"{file.name} is longer than {MAX_DRAFT_CHARS:,} characters: split it and check "
+                "each part"
+            )
         report = check_text(sqlite_utils.Database(db_path), text)
     except click.ClickException as exc:
         exc.show()

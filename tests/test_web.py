@@ -152,7 +152,8 @@ def test_claim_page_says_what_was_read_and_when_notices_were_checked(
         .fetchone()[0]
     )
     html = get(ds, "/kb/claims/aso2021-medial-wb-pain").text
-    assert f"read in: {read_in}" in html  # what the curator read, not "the source record"
+    # what the curator read: the public page, as a link a reader can open
+    assert read_in.startswith("https://") and f'read in: <a href="{read_in}"' in html
     assert "The figure was read in the source record" not in html
     assert "none found in the record fetched 2026-11-20T09:30:00Z" in html
     source = get(ds, "/kb/claim.json?id=aso2021-medial-wb-pain&_shape=array").json()[0]["source"]
