@@ -58,3 +58,17 @@ def internal_scope(url: str) -> Scope:
         "query_string": query.encode(), "headers": [(b"host", b"localhost")],
         "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 80),
     }  # fmt: skip
+
+
+async def fetch(app: ASGIApp, url: str) -> tuple[int, bytes]:
+    """GET `url` from `app` from inside the server: the status and the body."""
+    parts: dict[str, Any] = {"status": 0, "body": b""}
+
+    async def collect(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            parts["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            parts["body"] += message.get("body", b"")
+
+    await app(internal_scope(url), no_body, collect)
+    return parts["status"], parts["body"]

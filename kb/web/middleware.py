@@ -41,7 +41,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from . import asgi, guard
+from . import asgi, facets, guard
 from .asgi import (
     ASGIApp,
     Message,
@@ -105,6 +105,7 @@ class KBMiddleware:
         self.gate = HeavyGate(heavy_slots)
         self.hsts_max_age = hsts_max_age
         self.warmed = False
+        self.facets: facets.Defaults | None = None
 
     def allowed_origin(self, origin: bytes | None) -> bytes | None:
         return allowed_origin(self.origins, origin)
@@ -196,6 +197,10 @@ class KBMiddleware:
             await self.warm()
         if raw_path in API_PARAMS:
             scope = dict(scope, query_string=api_query(raw_path, scope.get("query_string", b"")))
+        elif b"_facet" in scope.get("query_string", b""):  # a default facet asked for again
+            defaults = await self.default_facets()
+            query = facets.without_defaults(raw_path, scope["query_string"], defaults)
+            scope = dict(scope, query_string=query)
         build = await self.build_id() if is_json else None
         etag = f'W/"kb-{build}"'.encode() if build and public else None
         not_modified = bool(
@@ -350,6 +355,12 @@ class KBMiddleware:
                 (b"cache-control", f"public, max-age={self.max_age()}".encode()),
             ]
         return out + cors_headers(origin)
+
+    async def default_facets(self) -> facets.Defaults:
+        """Each table's default facets (`facets.py`), read from Datasette's metadata once."""
+        if self.facets is None:
+            self.facets = facets.parse_defaults(*await asgi.fetch(self.app, facets.METADATA_URL))
+        return self.facets
 
     # ------------------------------------------------------------ warming the website's API
 
