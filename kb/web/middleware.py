@@ -2,8 +2,8 @@
 and keep slow searches from starving the website's API.
 
 Order, outermost first: security headers → refusals (`guard.py`: path, method, query, public-only
-paths, the body read up to its limit) → health and preflight → response cache and conditional GET
-(304) → bounded slots for heavy requests (`gate.py`) → response headers → gzip.
+paths, the body read up to its limit) → health and preflight → default facets → response cache and
+conditional GET (304) → bounded slots for heavy requests (`gate.py`) → response headers → gzip.
 
 - Every response gets the headers of `headers.py` (CSP, no framing, referrer policy, nosniff, HSTS
   over HTTPS when the `hsts_max_age` setting asks for it).
@@ -12,6 +12,7 @@ paths, the body read up to its limit) → health and preflight → response cach
   OPTIONS and POST, over-long query strings and searches, repeated or unknown facets, a malformed
   `_through`, a body over its route's limit (413 as soon as the limit is passed, chunked too) and a
   form that is not UTF-8.
+- A table's default facet asked for again in the URL is dropped from it (`facets.py`): worked out once.
 - `/-/health` answers `{"ok": true, "build": ...}` without touching SQL. In public mode
   `/-/databases`, `/-/versions` and `/-/threads` (the server's paths and exact software) are refused.
 - CORS only for JSON (`*.json`, `*.jsonld`), only for the configured origins; HTML never gets it
