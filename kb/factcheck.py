@@ -215,8 +215,18 @@ def _check_span(
         f.end += span.start
     cited, numbers, mentions = _cited_dois(db, span.text, by_number)
     rows = index.candidates(span.text)
+    rows += index.by_figures(figures, rows)
     rows += index.cited_claims(cited or set(), rows)
-    cands = rank(span.text, figures, rows, index.common, index.weights, cited, deadline)
+    # the other analyses of a source whose figure the sentence gives: which one is meant
+    found = {
+        r["source_doi"]
+        for r in rows
+        if r.get("source_doi") and r["id"] in _agreeing(figures, rows, index)
+    }
+    rows += index.cited_claims(found - (cited or set()), rows)
+    cands = rank(
+        span.text, figures, rows, index.common, index.weights, cited, deadline, index.lexicon
+    )
     verdict, best, why = decide(span.text, figures, cands, cited)
     unchecked, disagreeing = _unchecked(index, span, figures, best, cands)
     is_statement = (
@@ -247,6 +257,11 @@ def _check_span(
     return stmt, numbers, mentions
 
 
+def _agreeing(figures: list[Figure], rows: list[dict[str, Any]], index: ClaimIndex) -> set[str]:
+    """Ids of the rows whose own value a figure of the sentence agrees with."""
+    return {r["id"] for r in rows if compare_figures(figures, r, index.lexicon).value_agrees}
+
+
 def _source_claims(
     index: ClaimIndex, best: Candidate, cands: list[Candidate], figures: list[Figure]
 ) -> tuple[list[dict[str, Any]], set[int], list[tuple[Figure, dict[str, Any]]]]:
@@ -264,7 +279,7 @@ def _source_claims(
             continue
         if (row.get("source_update_status") or "") in SERIOUS_UPDATES:
             continue
-        comparison = compare_figures(figures, row)
+        comparison = compare_figures(figures, row, index.lexicon)
         disagreeing += [
             (r.figure, row) for r in comparison.records
             if not r.agrees and r.role == "value" and r.figure.kind in SINGLE_VALUED_KINDS
@@ -291,6 +306,7 @@ def _unchecked(
     claims: list[dict[str, Any]] = []
     disagreeing: list[tuple[Figure, dict[str, Any]]] = []
     roles_agreeing: set[str] = set()
+    lexicon = index.lexicon
     if best is not None:
         claims, agreed, disagreeing = _source_claims(index, best, cands, figures)
         compared = {id(r.figure) for r in best.comparison.records}
@@ -302,7 +318,7 @@ def _unchecked(
         # a figure compared in a role where another figure agrees (the exposure window beside the
         # outcome's time point) may still be one the source states
         roles = {r.role for r in best.comparison.records if r.figure is f} if best else set()
-        if roles <= roles_agreeing and any(stated_agrees(f, c) for c in claims):
+        if roles <= roles_agreeing and any(stated_agrees(f, c, lexicon) for c in claims):
             continue
         if best is None:
             why = "no claim to compare it with"

@@ -22,6 +22,7 @@ class Policy:
     wrong_analysis_margin: float = 10  # a conflicting claim this much closer in wording outranks
     min_shared_text: int = 4  # content words a text-only match must share with the claim...
     min_coverage: float = 0.5  # ...or, in a short sentence, at least 3 and this share of its words
+    min_text_coverage: float = 0.5  # support on wording alone: this share of the sentence's words
     same_time_bonus: float = 10  # ranking bonus for a rival claim at the sentence's time point
     # -- figure weights in ranking: the claim's own value counts most
     w_value: float = 15.0

@@ -46,12 +46,49 @@ def decide(
             c for c in same_place
             if c.verified and c.conflicts and c.sim >= P.t_contra
             and c.wording >= best.wording + P.wrong_analysis_margin
+            and c.claim.get("source_doi") == best.claim.get("source_doi")
         ]  # fmt: skip
         if closer:
             rival = max(closer, key=lambda c: c.sim + c.weight)
             return "contradicted", rival, _contradiction(rival, cands, None)
+        # the wording fits another analysis of the same source just as well, and that one gives
+        # another figure: which analysis the sentence means is not clear, so it is not supported
+        mine = {id(r.figure) for r in best.comparison.agreeing("value")}
+        tied = [
+            c for c in same_place
+            if c.verified and c.wording >= best.wording
+            and c.claim.get("source_doi") == best.claim.get("source_doi")
+            and any(r.role == "value" and not r.agrees and id(r.figure) in mine
+                    for r in c.comparison.records)
+        ]  # fmt: skip
+        single = len(best.comparison.agreeing()) == 1  # one figure, nothing else ties it down
+        sized = best.claim.get("measure") in ("sample_size", "count")  # a count names its sample
+        if tied and best.verified and single and not sized:
+            rival = max(tied, key=lambda c: c.wording)
+            return (
+                "unverified",
+                best,
+                f"the figure agrees with {best.claim['id']} ({best.claim.get('figure')}), but the "
+                f"wording fits {rival.claim['id']} ({rival.claim.get('figure')}) as well: say "
+                "which analysis is meant",
+            )
+        source = best.claim.get("source_doi")
         if best.claim["status"] == "disputed":
-            rivals = [c for c in cands if c.verified and c.conflicts and c.sim >= P.t_figure]
+            # the same figure, verified for another analysis of the same source: that one holds
+            holds = [
+                c for c in agreeing
+                if c.verified and c.comparison.value_agrees and c.claim.get("source_doi") == source
+            ]  # fmt: skip
+            if holds:
+                best = max(holds, key=lambda c: c.sim + c.weight)
+                return _by_status(
+                    text, best, cited, "; ".join(describe(best.comparison, best.claim)[0])
+                )
+            rivals = [
+                c for c in cands
+                if c.verified and c.conflicts
+                and (c.sim >= P.t_figure or (c.same_time and c.claim.get("source_doi") == source))
+            ]  # fmt: skip
             if rivals:
                 rival = max(
                     rivals, key=lambda c: c.sim + c.weight + P.same_time_bonus * c.same_time
@@ -64,10 +101,12 @@ def decide(
             )
         return _by_status(text, best, cited, "; ".join(describe(best.comparison, best.claim)[0]))
     # figures that agree (a time point, an n) are evidence of the same analysis, too
+    # a sentence that cites a work is contradicted only by what that work says
     conflicting = [
         c for c in same_place
         if c.conflicts and c.sim + max(0.0, c.weight) >= P.t_contra
         and c.claim["status"] != "deprecated"
+        and (not cited or c.claim.get("source_doi") in cited)
     ]  # fmt: skip
     if conflicting:
         best = max(
@@ -100,7 +139,15 @@ def decide(
                     f"related verified claim {best.claim['id']}, but the KB does not hold the figure {figs}"
                 ),
             )
-        return _by_status(text, best, cited, "the wording matches")
+        verdict, best, why = _by_status(text, best, cited, "the wording matches")
+        if verdict == "supported" and best.coverage < P.min_text_coverage:
+            return (
+                "unverified",
+                best,
+                f"the sentence says more than {best.claim['id']}, the nearest verified claim, and "
+                "the rest was not checked",
+            )
+        return verdict, best, why
     if checkable:
         figs = ", ".join(f.text for f in checkable)
         return "unsupported", None, f"no claim in the KB speaks to this ({figs})"

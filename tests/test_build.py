@@ -73,7 +73,9 @@ def test_verified_claims_name_what_was_read(kb_db: Path) -> None:
     }
     # where the quote's place was not seen (Aso's sample sentence) no locator is given; where the
     # reading notes say the abstract, it is
-    assert not list(db.query("select id from claims where locator is not null and id like 'aso2021-%'"))
+    assert not list(
+        db.query("select id from claims where locator is not null and id like 'aso2021-%'")
+    )
     row = next(db.query("select locator from claims where id = 'yusuf2011-bml-pain-or-range'"))
     assert row["locator"] == "abstract"
     # per-analysis n only where the source ties it: none on the Aso regressions or Yu associations

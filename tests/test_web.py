@@ -164,13 +164,13 @@ def test_claim_page_says_what_was_read_and_when_notices_were_checked(
 
 
 def test_unverified_and_disputed_claims_are_impossible_to_miss(ds: Datasette) -> None:
-    html = get(ds, "/kb/claims/article-bml-prevalence-66").text
+    html = get(ds, "/kb/claims/article-nerve-fibre-ingrowth").text
     banner = re.search(
         r'<div class="kb-banner kb-warn" data-status="unverified".*?</div>', html, re.S
     )
     assert banner and "Do not present it as established" in banner.group(0)
     assert "No source: no peer-reviewed record gives this figure." in html
-    assert "bml-signal-s01" in html  # the article statement that uses it
+    assert "bml-signal-s02" in html  # the article statement that uses it
     disputed = get(ds, "/kb/claims/article-aso-1412-knees-24m").text
     assert 'class="kb-banner kb-bad" data-status="disputed"' in disputed
     table = get(ds, "/kb/claims?status=disputed").text
