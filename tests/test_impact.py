@@ -153,8 +153,9 @@ def test_a_withdrawn_claim_names_its_replacement_and_the_answers_to_fix(data_cop
         if a["id"] == "claim:shi2023-bml-before-cartilage:deprecated"
     )  # fmt: skip
     assert alert["summary"].endswith("was withdrawn: The review's wording was misread.")
-    faq = next(p for p in alert["pages"] if p["id"] == "what-is-a-bml")
-    assert faq["action"] == (
-        "FAQ “What is a bone marrow lesion?” cites a withdrawn claim (shi2023-bml-before-cartilage): "
-        "take the withdrawn claim out of the answer; its replacement is aso2021-medial-wb-pain."
-    )
+    assert alert["pages"]  # the article (and any FAQ answer) resting on it
+    for page in alert["pages"]:
+        assert "cites a withdrawn claim (shi2023-bml-before-cartilage)" in page["action"] or (
+            "rests on a withdrawn claim (shi2023-bml-before-cartilage)" in page["action"]
+        )
+        assert page["action"].endswith("; its replacement is aso2021-medial-wb-pain.")
