@@ -290,3 +290,12 @@ def test_the_command_line_bounds_each_doi(stand_in: StandIn, tmp_path: Path) -> 
     assert result.returncode == 1
     assert "this DOI's time is spent" in result.stdout
     assert stand_in.count("crossref") <= 5
+
+
+def test_an_endless_article_is_refused(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*KB, "ingest", "--from-article", "/dev/zero", "--data", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "/dev/zero: more than 1,000,000 characters: not an article" in result.stderr
