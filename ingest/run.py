@@ -313,6 +313,7 @@ def ingest(
     dois = list(dict.fromkeys(normalize_doi(d) for d in dois))
     started = dt.datetime.now(dt.UTC)
     curated = curated_sources(data_dir) if curated is None else curated
+    store.sweep(data_dir)
     result = IngestResult()
     todo: list[str] = []
     for doi in dois:

@@ -299,3 +299,17 @@ def test_an_endless_article_is_refused(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "/dev/zero: more than 1,000,000 characters: not an article" in result.stderr
+
+
+def test_what_a_killed_ingest_left_is_swept(stand_in: StandIn, tmp_path: Path) -> None:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    records = tmp_path / "fetched" / "records"
+    records.mkdir(parents=True)
+    left = records / f".10.5555_x.json.140000.{proc.pid}.tmp"  # thread id, then process id
+    running = records / f".10.5555_y.json.140000.{os.getpid()}.tmp"  # this one is still running
+    for path in (left, running):
+        path.write_text("{")
+    stand_in.add("crossref", DOI, crossref_work(DOI))
+    assert ingest([DOI], tmp_path, **FAST).outcomes[0].status == "fetched"
+    assert not left.exists() and running.exists()
