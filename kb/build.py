@@ -9,7 +9,6 @@ import datetime as dt
 import errno
 import json
 import os
-import re
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from .doi import doi_url
 from .history import load_history
 from .lexicon import lexicon_rows, load_lexicon
 from .loader import Problem, load_data, read_article, read_records
-from .markup import text_only
+from .markup import strip_markup, text_only
 from .schema import DERIVED, FTS, TABLES, count_claim_terms, ensure_db_shape, ensure_fts
 from .validate import (
     KB,
@@ -59,7 +58,6 @@ FETCHED_ONLY_FIELDS = (
 # are dropped when the database is built, and entities are left as written (`&lt;` is not made `<`),
 # so no JSON the website reads carries markup that came from a record.
 PLAIN_TEXT_FIELDS = ("title", "journal", "publisher", "abstract")
-_TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
 # Update types that put a source's claims under a warning, most serious first. The one list: the
 # build's flags, kb check's verdicts and the web pages all read it.
 SERIOUS_UPDATES = (
@@ -182,10 +180,10 @@ def _leads(ours: list[str], theirs: Any, row: dict[str, Any]) -> bool:
 
 
 def plain_text(value: Any) -> Any:
-    """A text field without markup tags (spaces tidied); anything else as it is."""
+    """A text field without markup (`kb.markup.strip_markup`); anything else as it is."""
     if not isinstance(value, str) or "<" not in value:
         return value
-    return " ".join(_TAG_RE.sub("", value).split()) or None
+    return strip_markup(value) or None
 
 
 def merge_fetched(

@@ -56,6 +56,7 @@ STATEMENT_VERDICTS = ("supported", "unverified", "contradicted", "misattributed"
 REFERENCE_VERDICTS = ("ok", "mismatch", "unresolved", "unused", "retracted", "missing")
 # kinds of figure a study reports once (its dose, its participants' age): printed otherwise, wrong
 SINGLE_VALUED_KINDS = ("dose", "age")
+MAX_SOURCES_BY_FIGURE = 3  # sources whose other analyses join the candidates, per sentence
 MAX_DRAFT_CHARS = 1_000_000  # about 150,000 words: a draft, never a book (or /dev/zero)
 
 
@@ -157,6 +158,7 @@ def check_text(
     refs: list[Reference] = parse_references(text)
     ref_spans = [(r.start, r.end) for r in refs]
     by_number = {r.number: r.doi for r in refs if r.number is not None}
+    listed = {r.doi for r in refs if r.doi}
     used: set[str] = set()
     cited_numbers: set[int] = set()
     all_mentions = []
@@ -170,7 +172,7 @@ def check_text(
             continue
         for span in split_clauses(text, sentence):
             try:
-                stmt, numbers, mentions = _check_span(db, index, span, by_number, deadline)
+                stmt, numbers, mentions = _check_span(db, index, span, by_number, deadline, listed)
             except CheckTookTooLong as exc:
                 raise CheckTookTooLong(
                     f"checked {done} of {len(sentences)} sentences in the time allowed; {exc}"
@@ -204,6 +206,7 @@ def _check_span(
     span: Span,
     by_number: dict[int, str | None],
     deadline: float | None = None,
+    listed: set[str] | None = None,
 ) -> tuple[Statement | None, set[int], list]:
     if len(span.text) > POLICY.max_statement_chars:
         return _too_long(span), set(), []
@@ -215,18 +218,15 @@ def _check_span(
         f.end += span.start
     cited, numbers, mentions = _cited_dois(db, span.text, by_number)
     rows = index.candidates(span.text)
-    rows += index.by_figures(figures, rows)
-    rows += index.cited_claims(cited or set(), rows)
-    # the other analyses of a source whose figure the sentence gives: which one is meant
-    found = {
-        r["source_doi"]
-        for r in rows
-        if r.get("source_doi") and r["id"] in _agreeing(figures, rows, index)
-    }
-    rows += index.cited_claims(found - (cited or set()), rows)
+    by_figure = index.by_figures(figures, rows)
+    rows += by_figure + index.cited_claims(cited or set(), rows + by_figure)
+    # the other analyses of a source whose own figure the sentence gives: which one is meant
+    found = list(dict.fromkeys(r["source_doi"] for r in _agreeing(figures, by_figure, index)))
+    rows += index.cited_claims(set(found[:MAX_SOURCES_BY_FIGURE]) - (cited or set()), rows)
     cands = rank(
-        span.text, figures, rows, index.common, index.weights, cited, deadline, index.lexicon
-    )
+        span.text, figures, rows, index.common, index.weights, cited, deadline, index.lexicon,
+        listed,
+    )  # fmt: skip
     verdict, best, why = decide(span.text, figures, cands, cited)
     unchecked, disagreeing = _unchecked(index, span, figures, best, cands)
     is_statement = (
@@ -257,9 +257,14 @@ def _check_span(
     return stmt, numbers, mentions
 
 
-def _agreeing(figures: list[Figure], rows: list[dict[str, Any]], index: ClaimIndex) -> set[str]:
-    """Ids of the rows whose own value a figure of the sentence agrees with."""
-    return {r["id"] for r in rows if compare_figures(figures, r, index.lexicon).value_agrees}
+def _agreeing(
+    figures: list[Figure], rows: list[dict[str, Any]], index: ClaimIndex
+) -> list[dict[str, Any]]:
+    """The rows (with a source) whose own value a figure of the sentence agrees with."""
+    return [
+        r for r in rows
+        if r.get("source_doi") and compare_figures(figures, r, index.lexicon).value_agrees
+    ]  # fmt: skip
 
 
 def _source_claims(

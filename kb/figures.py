@@ -28,7 +28,7 @@ _WORD_NUM = (
 )
 _DIGIT_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 NUMBER_RE = re.compile(
-    rf"(?<![\w.,/])(?<![A-Za-z_]-)(?:{_DIGIT_NUM})(?![\w/]|[.,]\d)|\b(?:{_WORD_NUM})(?:\b|(?=fold\b))",
+    rf"(?<![\w.,/])(?<![A-Za-z_]-)(?:{_DIGIT_NUM})(?!(?!x\b)[\w/]|[.,]\d)|\b(?:{_WORD_NUM})(?:\b|(?=fold\b))",
     re.IGNORECASE,
 )
 _FRACTIONS = {"third": 100 / 3, "thirds": 200 / 3, "quarter": 25.0, "quarters": 75.0,

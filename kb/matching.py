@@ -65,6 +65,7 @@ class Candidate:
     coverage: float = 0.0  # the share of the sentence's content words the claim has
     wording: float = 0.0  # `sim` before the bonus for a cited source: the wording alone
     elsewhere: bool = False  # the claim concerns another compartment than the sentence names
+    listed: bool = False  # the draft's reference list holds the claim's source
 
     @property
     def weight(self) -> float:
@@ -222,18 +223,20 @@ class ClaimIndex:
     def by_figures(self, figures: list[Figure], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Claims whose value or n is a figure of the sentence (a count, a share, a measure): a
         figure is as telling as a rare word. Bounded like the FTS prefilter."""
-        values = sorted(
-            {f.value for f in figures if f.value is not None and f.kind in FIGURE_KINDS}
-        )[:MAX_QUERY_WORDS]
-        if not values:
+        mine = [f for f in figures if f.kind in FIGURE_KINDS][:MAX_QUERY_WORDS]
+        values = sorted({f.value for f in mine if f.value is not None})
+        lows = sorted({f.low for f in mine if f.low is not None})
+        if not values and not lows:
             return []
         seen = {r["id"] for r in have}
-        marks = ", ".join("?" * len(values))
-        sql = (
-            f"select {CLAIM_COLUMNS} from claims where value in ({marks}) "
-            f"union select {CLAIM_COLUMNS} from claims where n in ({marks}) limit {MAX_CANDIDATES}"
-        )
-        return [dict(r) for r in self.db.query(sql, values + values) if r["id"] not in seen]
+        marks, low_marks = ", ".join("?" * len(values)), ", ".join("?" * len(lows))
+        sql = " union ".join(
+            [f"select {CLAIM_COLUMNS} from claims where value in ({marks})",
+             f"select {CLAIM_COLUMNS} from claims where n in ({marks})"] * bool(values)
+            + [f"select {CLAIM_COLUMNS} from claims where value_low in ({low_marks})"] * bool(lows)
+        ) + f" limit {MAX_CANDIDATES}"  # fmt: skip
+        params = values * 2 + lows
+        return [dict(r) for r in self.db.query(sql, params) if r["id"] not in seen]
 
     def cited_claims(self, dois: set[str], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The claims of the cited sources not already among `have`: the writer named the source."""
@@ -274,8 +277,10 @@ def rank(
     cited: set[str] | None = None,
     deadline: float | None = None,
     lexicon: Lexicon = NO_LEXICON,
+    listed: set[str] | None = None,
 ) -> list[Candidate]:
-    """Candidates scored by wording and compared on figures, best wording first.
+    """Candidates scored by wording and compared on figures, best wording first. `listed`: the
+    DOIs of the draft's reference list (a tie-break between claims worded alike).
 
     `deadline` (a `time.monotonic()` value) is checked per candidate: CheckTookTooLong past it."""
     out = []
@@ -295,7 +300,8 @@ def rank(
         coverage = shared / len(words) if words else 0.0
         elsewhere = bool(named) and other_compartment(named, row.get("compartments"), lexicon)
         comparison = compare_figures(figures, row, lexicon)
-        out.append(Candidate(row, sim, comparison, shared, coverage, wording, elsewhere))
+        mine = bool(listed) and row.get("source_doi") in listed
+        out.append(Candidate(row, sim, comparison, shared, coverage, wording, elsewhere, mine))
     return sorted(out, key=lambda c: -c.sim)
 
 

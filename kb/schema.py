@@ -128,6 +128,7 @@ INDEXES: list[tuple[str, list[str]]] = [
     ("claims", ["question"]),
     ("claims", ["value"]),  # kb check finds claims by a sentence's figures
     ("claims", ["n"]),
+    ("claims", ["value_low"]),
     ("article_statements", ["claim_id"]),
     ("faq_claims", ["claim_id"]),
     ("history", ["date"]),

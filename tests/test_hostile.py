@@ -130,6 +130,16 @@ def test_repeated_and_unknown_facets_are_refused(public_server: str) -> None:
     assert ok.status_code == 200 and {"status", "certainty"} <= set(ok.json()["facet_results"])
 
 
+def test_a_default_facet_asked_for_again_is_worked_out_once(public_server: str) -> None:
+    # `status` is a default facet of claims (metadata.yml); before, the URL's own made `status_2`
+    for query in ("_facet=status", "_facet=source_doi&_facet=status&_facet_size=3"):
+        facets = httpx.get(f"{public_server}/kb/claims.json?{query}", timeout=30).json()[
+            "facet_results"
+        ]
+        assert "status" in facets and not [f for f in facets if f.endswith("_2")], query
+    assert len(facets["source_doi"]["results"]) == 3  # the other parameters still count
+
+
 @pytest.mark.parametrize(
     "method,path,body,ctype",
     [
