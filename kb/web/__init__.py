@@ -3,6 +3,7 @@ layer that serves the JSON API in public (CORS, caching by build id, gzip, path 
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from urllib.parse import quote
 
@@ -11,7 +12,7 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from datasette.utils.asgi import Response
 
-from ..staleness import DEFAULT_DAYS, staleness
+from ..staleness import DEFAULT_DAYS, staleness_counts
 from .alerts import alerts_atom
 from .history import history_json, record_history
 from .jsonld import dumps_safe, faq_page
@@ -62,16 +63,27 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             days = int(
                 (datasette.plugin_config("kb") or {}).get("stale_after_days") or DEFAULT_DAYS
             )
-            try:
-                stale = (
-                    await db.execute_fn(lambda conn: staleness(conn, days)) if overview else None
-                )
-            except Exception:  # an older KB without the columns: no count rather than no page
-                stale = None
+            stale = await _stale_counts(db, days, overview) if overview else None
             return {"kb_overview": overview, "kb_db": db.name, "kb_staleness": stale}
         return {}
 
     return inner
+
+
+_STALE: dict[tuple, dict] = {}  # the home page's staleness counts, per database, build and day
+
+
+async def _stale_counts(db, days: int, overview: dict) -> dict | None:
+    """Counted once per build and day (one pass over the claims), then served from memory."""
+    key = (db.name, overview.get("build_id"), overview.get("built_at"), days, dt.date.today())
+    if key not in _STALE:
+        try:
+            value = await db.execute_fn(lambda conn: staleness_counts(conn, days))
+        except Exception:  # an older KB without the columns: no count rather than no page
+            return None
+        _STALE.clear()
+        _STALE[key] = value
+    return _STALE[key]
 
 
 def _badge(status: str) -> markupsafe.Markup:
