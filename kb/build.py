@@ -21,7 +21,15 @@ from . import __version__
 from .cache import BuildCache, DataFile, scan
 from .doi import doi_url
 from .loader import Problem, load_data, read_article, read_records
-from .schema import DERIVED, FTS, TABLES, count_claim_terms, ensure_db_shape, ensure_fts
+from .schema import (
+    DERIVED,
+    FTS,
+    SERIOUS_UPDATES,
+    TABLES,
+    count_claim_terms,
+    ensure_db_shape,
+    ensure_fts,
+)
 from .validate import (
     KB,
     ClaimChecker,
@@ -48,11 +56,6 @@ FETCHED_ONLY_FIELDS = (
     "retrieved_at",
     "fetched_from",
 )
-# Update types that put a source's claims under a warning, most serious first. The one list: the
-# build's flags, kb check's verdicts and the web pages all read it.
-SERIOUS_UPDATES = (
-    "retraction", "withdrawal", "removal", "expression_of_concern", "partial_retraction",
-)  # fmt: skip
 
 
 class BuildError(Exception):
@@ -225,6 +228,32 @@ def format_citation(src: dict[str, Any]) -> str:
     return text.strip()
 
 
+def _surname(full: str) -> str:
+    """`David A. Walsh` -> `Walsh`; `Felson DT` -> `Felson`."""
+    bits = full.replace(".", "").split()
+    if len(bits) >= 2 and bits[-1].isupper() and len(bits[-1]) <= 3:
+        return " ".join(bits[:-1])
+    return bits[-1] if bits else ""
+
+
+def format_short_citation(src: dict[str, Any]) -> str:
+    """`Aso et al. 2021`, `Felson and Hill 2001`, `Felson 2007`: how a reader names a study in a
+    sentence. Only the leading authors known (`authors_complete` false) reads `et al.`; no authors:
+    the journal and year; nothing known: the DOI."""
+    names = [_surname(a) for a in src.get("authors") or [] if a.strip()]
+    more = src.get("authors_complete") == 0  # False from YAML, 0 from a row
+    if not names:
+        who = src.get("journal") or ""
+    elif len(names) >= 3 or (more and names):
+        who = f"{names[0]} et al."
+    elif len(names) == 2:
+        who = f"{names[0]} and {names[1]}"
+    else:
+        who = names[0]
+    text = " ".join(str(p) for p in (who, src.get("year")) if p)
+    return text or f"doi:{src['doi']}"
+
+
 def claim_flag(claim: dict[str, Any], update_status: str | None) -> str | None:
     """The warning a reader must see beside the claim, if any."""
     flags = []
@@ -251,6 +280,7 @@ def _source_rows(
         discrepancies += diffs
         row.setdefault("url", doi_url(row["doi"]))
         row["citation"] = format_citation(row)
+        row["short_citation"] = format_short_citation(row)
         rows.append(row)
     return rows, discrepancies
 
@@ -268,30 +298,9 @@ def _claim_rows(claims: list[dict[str, Any]], updates: dict[str, str | None]) ->
     return rows
 
 
-def _faq_rows(conn: sqlite3.Connection, kb: KB) -> list[dict[str, Any]]:
-    """FAQ rows with their evidence status, from the flags of the claims now in the database."""
-    linked: dict[str, list[str]] = {}
-    for link in kb.faq_claims:
-        linked.setdefault(link["faq_id"], []).append(link["claim_id"])
-    ids = sorted({link["claim_id"] for link in kb.faq_claims})
-    flagged: set[str] = set()
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        sql = (
-            f"select id from claims where flag is not null and id in ({','.join('?' * len(chunk))})"
-        )
-        flagged.update(r[0] for r in conn.execute(sql, chunk))
-    faq = []
-    for f in kb.faq:
-        row = dict(f)
-        weak = [cid for cid in linked.get(f["id"], []) if cid in flagged]
-        row["evidence_status"] = (
-            "rests on claims that are not verified: " + ", ".join(weak) if weak else "verified"
-        )
-        if not linked.get(f["id"]):
-            row["evidence_status"] = "no linked claims"
-        faq.append(row)
-    return faq
+def _faq_rows(kb: KB) -> list[dict[str, Any]]:
+    """FAQ rows as curated; their evidence status is the `faq_entries` view's (kb/schema.py)."""
+    return [dict(f) for f in kb.faq]
 
 
 def _insert(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
@@ -457,7 +466,7 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
             "update sources set claim_count = "
             "(select count(*) from claims where claims.source_doi = sources.doi)"
         )
-        _insert(conn, "faq", _faq_rows(conn, kb))
+        _insert(conn, "faq", _faq_rows(kb))
         conn.execute("commit")
         if changed is None:
             ensure_fts(db)

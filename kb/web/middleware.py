@@ -44,6 +44,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .contract import ENDPOINTS, FAQ_URLS
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -70,19 +72,14 @@ CHECK_WAIT_S = 6.0  # a fact-check may run 5 s (check_time_limit_ms): the next o
 RETRY_AFTER_S = 1
 REFUSED_IN_PUBLIC = (b"/-/databases", b"/-/databases.json")
 
-# The website API: columns that hold JSON and are always returned parsed (as if `_json=` were given).
+# The website API's endpoints, their JSON columns (always returned parsed, as if `_json=` were given)
+# and the parameters each reads: defined once in contract.py. Anything else is dropped before
+# Datasette sees the request (Datasette ignores it anyway), so `?_bust=123` cannot bypass the cache.
 API_JSON_COLUMNS: dict[bytes, tuple[str, ...]] = {
-    b"/kb/faq.json": ("article", "claims"),
-    b"/kb/claim.json": ("source",),
-    b"/kb/source.json": ("claim_ids",),
+    path.encode(): columns for path, (columns, _) in ENDPOINTS.items() if columns
 }
-# The parameters each API endpoint reads; anything else is dropped before Datasette sees the request
-# (Datasette ignores it anyway), so `?_bust=123` cannot make the FAQ bypass the cache.
 API_PARAMS: dict[bytes, tuple[bytes, ...]] = {
-    b"/kb/faq.json": (b"_shape", b"_nl", b"article", b"id"),
-    b"/kb/claim.json": (b"_shape", b"_nl", b"id"),
-    b"/kb/source.json": (b"_shape", b"_nl", b"doi"),
-    b"/-/faq.jsonld": (b"article",),
+    path.encode(): tuple(p.encode() for p in params) for path, (_, params) in ENDPOINTS.items()
 }
 # Responses that do not depend on the Host header (no absolute URLs in them): cached across hosts.
 API_PATHS = tuple(API_PARAMS)
@@ -91,11 +88,7 @@ HEAVY_PATH = re.compile(rb"^/[^/]+/[^/]+$")
 CHECK_PATHS = (b"/-/check", b"/-/check.json")
 
 # The URLs warmed at startup and pinned in the cache (per article ones come from the plugin).
-WARM_URLS = (
-    "/kb/faq.json?_shape=array&_json=claims",
-    "/kb/faq.json?_shape=array",
-    "/-/faq.jsonld",
-)
+WARM_URLS = FAQ_URLS
 
 
 def cors_origins(env: str | None, configured: Iterable[str] | None) -> tuple[str, ...]:

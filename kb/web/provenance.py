@@ -8,15 +8,55 @@ from __future__ import annotations
 import json
 import sqlite3
 from typing import Any
+from urllib.parse import urlsplit
 
-from ..build import SERIOUS_UPDATES
+from ..schema import SERIOUS_UPDATES
 
 STATUS_EXPLAINED = {
-    "verified": "A curator found this figure where “read in” says (not necessarily in the paper itself).",
-    "unverified": "Nobody could read this figure in a source. Do not present it as established.",
+    "verified": "We found this figure in the published record of the study.",
+    "unverified": "Nobody could read this figure in a published source yet. Do not present it as "
+    "established.",
     "disputed": "Sources disagree about this figure. Do not present it as established.",
     "deprecated": "This claim has been withdrawn. Do not use it.",
 }
+# What a reader opens at each kind of address: "checked against <the page> ...".
+PAGE_KINDS = (
+    ("pubmed.ncbi.nlm.nih.gov", "the PubMed record"),
+    ("ncbi.nlm.nih.gov/pmc", "the full text on PubMed Central"),
+    ("pmc.ncbi.nlm.nih.gov", "the full text on PubMed Central"),
+    ("europepmc.org", "the Europe PMC record"),
+    ("doi.org", "the publisher's page"),
+    ("api.crossref.org", "the Crossref record"),
+    ("openalex.org", "the OpenAlex record"),
+)
+
+
+def is_public_url(text: str | None) -> bool:
+    return bool(text) and str(text).startswith(("https://", "http://"))
+
+
+def page_kind(url: str) -> str:
+    """ "the PubMed record", "the publisher's page": what a reader finds at url."""
+    parts = urlsplit(url)
+    where = parts.netloc.lower().removeprefix("www.") + parts.path.lower()
+    for needle, kind in PAGE_KINDS:
+        if needle in where:
+            return kind
+    return "the publisher's page"
+
+
+def checked_against(claim: dict[str, Any]) -> dict[str, str] | None:
+    """What was read to verify the claim, in words, and the address; None when no public address
+    is recorded (a file of ours is never shown to a reader)."""
+    url = claim.get("verified_against")
+    if not is_public_url(url):
+        return None
+    kind = page_kind(url)
+    locator = (claim.get("locator") or "").strip()
+    what = f"the {locator} on {kind.removeprefix('the ')}" if locator else kind
+    if locator and kind == "the PubMed record":
+        what = f"the {locator} in the PubMed record"
+    return {"what": what, "url": url}
 
 
 def rows_as_dicts(
@@ -52,8 +92,8 @@ def claim_provenance(conn: sqlite3.Connection, claim_id: str) -> dict[str, Any] 
     if claim.get("source_doi"):
         source = _one(
             conn,
-            "select doi, citation, title, journal, year, url, pmid, pmcid, study_design, "
-            "update_status, update_notices, metadata_origin, retrieved_at, notes "
+            "select doi, citation, short_citation, title, journal, year, url, pmid, pmcid, "
+            "study_design, update_status, update_notices, metadata_origin, retrieved_at, notes "
             "from sources where doi = ?",
             [claim["source_doi"]],
         )
@@ -91,6 +131,7 @@ def claim_provenance(conn: sqlite3.Connection, claim_id: str) -> dict[str, Any] 
     update = claim.get("source_update_status") or (source or {}).get("update_status")
     return {
         "claim": claim,
+        "checked_against": checked_against(claim),
         "status_explained": STATUS_EXPLAINED.get(claim["status"], ""),
         "source": source,
         "source_serious": update in SERIOUS_UPDATES,
@@ -98,6 +139,40 @@ def claim_provenance(conn: sqlite3.Connection, claim_id: str) -> dict[str, Any] 
         "superseded_by": superseded_by,
         "statements": statements,
         "faq": faq,
+        "cited_as": cited_as,
+    }
+
+
+def source_page(conn: sqlite3.Connection, doi: str) -> dict[str, Any] | None:
+    """Everything the source page shows, from one DOI; None if there is no such source."""
+    source = _one(conn, "select * from sources where doi = ?", [doi])
+    if source is None:
+        return None
+    source["authors"] = _json_list(source.get("authors"))
+    claims = rows_as_dicts(
+        conn,
+        "select id, statement, figure, status, flag from claims where source_doi = ? "
+        "order by case status when 'verified' then 0 when 'disputed' then 1 "
+        "when 'unverified' then 2 else 3 end, id",
+        [doi],
+    )
+    update = source.get("update_status")
+    cited_as = rows_as_dicts(
+        conn,
+        "select r.article_id, a.title as article_title, a.url as article_url, r.label, "
+        "r.printed_year, r.verdict, r.note from article_references r "
+        "left join articles a on a.id = r.article_id where r.doi = ? "
+        "order by r.article_id, r.position",
+        [doi],
+    )
+    return {
+        "source": source,
+        "claims": claims,
+        "serious": update in SERIOUS_UPDATES,
+        "update": update.replace("_", " ") if update else None,
+        "metadata_page": source["metadata_page"]
+        if is_public_url(source.get("metadata_page"))
+        else None,
         "cited_as": cited_as,
     }
 
@@ -111,7 +186,11 @@ def kb_overview(conn: sqlite3.Connection) -> dict[str, Any]:
     }
     flagged = conn.execute("select count(*) from claims where flag is not null").fetchone()[0]
     info = dict(conn.execute("select key, value from build_info").fetchall())
+    topics = conn.execute(
+        "select topic, count(*) from claims group by topic order by count(*) desc, topic"
+    ).fetchall()
     return {
+        "topics": topics,
         "by_status": by_status,
         "counts": counts,
         "flagged": flagged,
