@@ -36,6 +36,7 @@ from .validate import (
     check_articles,
     check_claims,
     check_faq,
+    check_questions,
     check_sources,
     validate,
 )  # fmt: skip
@@ -362,7 +363,13 @@ def check_streaming(
         problems.append(Problem(rel, None, None, "missing: every KB needs sources.yml"))
     dois = {row["doi"] for row in kb.sources}
     updates = {doi: (fetched.get(doi) or {}).get("update_status") or None for doi in dois}
-    checker = ClaimChecker(dois, problems)
+    questions = by_path.get(data_dir / "questions.yml")
+    if questions:
+        kb.questions, found = cache.get(
+            questions, lambda: _checked(questions, "question", check_questions)
+        )
+        problems += found
+    checker = ClaimChecker(dois, problems, {row["id"] for row in kb.questions})
     for file in files:
         if file.path.parent == data_dir / "claims" and file.path.suffix == ".yml":
             rows, found = cache.get(file, lambda f=file: _checked(f, "claim", check_claims))
@@ -457,6 +464,7 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
         if changed is None:
             sources, discrepancies = _source_rows(kb.sources, fetched)
             _insert(conn, "sources", sources)
+            _insert(conn, "questions", kb.questions)
             _insert(conn, "source_discrepancies", discrepancies)
             for name in ("articles", "article_references", "article_statements", "faq_claims"):
                 _insert(conn, name, getattr(kb, name))
@@ -465,6 +473,12 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
         conn.execute(
             "update sources set claim_count = "
             "(select count(*) from claims where claims.source_doi = sources.doi)"
+        )
+        conn.execute(
+            "update questions set "
+            "claim_count = (select count(*) from claims where claims.question = questions.id), "
+            "source_count = (select count(distinct source_doi) from claims "
+            "where claims.question = questions.id)"
         )
         _insert(conn, "faq", _faq_rows(kb))
         conn.execute("commit")

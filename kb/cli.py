@@ -92,8 +92,8 @@ def validate_cmd(data_dir: Path) -> None:
         _report_problems(problems)
         sys.exit(1)
     click.echo(
-        f"ok: {len(kb.sources)} sources, {len(kb.claims)} claims, {len(kb.articles)} articles, "
-        f"{len(kb.faq)} FAQ entries"
+        f"ok: {len(kb.sources)} sources, {len(kb.claims)} claims, {len(kb.questions)} questions, "
+        f"{len(kb.articles)} articles, {len(kb.faq)} FAQ entries"
     )
 
 

@@ -186,6 +186,7 @@ class RawData:
     """What `data/` holds, before validation. Each record is a `Located` dict with `_file` set."""
 
     sources: list[Located] = field(default_factory=list)
+    questions: list[Located] = field(default_factory=list)
     claims: list[Located] = field(default_factory=list)
     articles: list[Located] = field(default_factory=list)
     faq: list[Located] = field(default_factory=list)
@@ -222,6 +223,7 @@ def _read(path: Path, rel: str) -> tuple[str | None, str | None, list[Problem]]:
 # What a file that cannot be parsed seems to define, found line by line in its text.
 _KEY_RES = {
     "claim": re.compile(r"^[ \t]*(?:-[ \t]+)?id:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)[\"']?[ \t]*(?:#.*)?$", re.M),
+    "question": re.compile(r"^[ \t]*(?:-[ \t]+)?id:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)[\"']?[ \t]*(?:#.*)?$", re.M),
     "article": re.compile(r"^id:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)[\"']?[ \t]*(?:#.*)?$", re.M),
     "source": re.compile(r"^[ \t]*(?:-[ \t]+)?doi:[ \t]*[\"']?([^\s\"'#]+)[\"']?[ \t]*(?:#.*)?$", re.M),
 }  # fmt: skip
@@ -272,6 +274,10 @@ def _read_list(
         out.append(item)
 
 
+# The curated files at the top of data/ that each hold one list of records.
+LIST_FILES = ("sources", "questions", "faq")
+
+
 def _yml_files(folder: Path) -> list[Path]:
     """The `*.yml` entries of a folder that are not folders (an unreadable one is reported later)."""
     return sorted(p for p in folder.glob("*.yml") if not p.is_dir())
@@ -280,7 +286,7 @@ def _yml_files(folder: Path) -> list[Path]:
 def misnamed_files(data_dir: Path) -> list[Problem]:
     """Curated files that would be silently skipped: `.yaml` (or `.YML`) where `.yml` is read."""
     data_dir = Path(data_dir)
-    candidates = [p for p in data_dir.glob("*") if p.stem in ("sources", "faq")]
+    candidates = [p for p in data_dir.glob("*") if p.stem in LIST_FILES]
     for folder in ("claims", "articles"):
         if (data_dir / folder).is_dir():
             candidates += (data_dir / folder).iterdir()
@@ -294,7 +300,7 @@ def misnamed_files(data_dir: Path) -> list[Problem]:
 
 def data_files(data_dir: Path) -> list[Path]:
     """Every curated YAML file, in a stable order."""
-    files = [data_dir / "sources.yml", data_dir / "faq.yml"]
+    files = [data_dir / f"{name}.yml" for name in LIST_FILES]
     files += _yml_files(data_dir / "claims")
     files += _yml_files(data_dir / "articles")
     return [f for f in files if f.exists()]
@@ -328,6 +334,9 @@ def load_data(data_dir: Path) -> RawData:
         raw.problems.append(
             Problem(rel(sources), None, None, "missing: every KB needs sources.yml")
         )
+    questions = data_dir / "questions.yml"
+    if questions.exists() or questions.is_symlink():
+        _read_list(questions, rel(questions), "question", raw.questions, raw.problems)
     for path in _yml_files(data_dir / "claims"):
         _read_list(path, rel(path), "claim", raw.claims, raw.problems)
     faq = data_dir / "faq.yml"

@@ -29,6 +29,15 @@ TABLES: dict[str, dict] = {
         },
         "not_null": {"doi", "metadata_origin"},
     },
+    # A question several claims answer: where their answers differ, `disagreement` says how.
+    "questions": {
+        "pk": "id",
+        "columns": {
+            "id": str, "question": str, "topic": str, "disagreement": str, "claim_count": int,
+            "source_count": int,
+        },
+        "not_null": {"id", "question", "topic"},
+    },
     "claims": {
         "pk": "id",
         "columns": {
@@ -37,12 +46,15 @@ TABLES: dict[str, dict] = {
             "unit": str, "qualifier": str, "p_value": float, "n": int, "population": str,
             "timepoint_months": float, "compartments": str, "study_design": str,
             "certainty": str, "status": str, "flag": str, "deprecated_reason": str,
-            "superseded_by": str, "source_doi": str, "source_update_status": str,
+            "superseded_by": str, "source_doi": str, "question": str, "source_update_status": str,
             "locator": str, "excerpt": str, "verified_against": str, "curated_on": str,
             "curated_by": str, "notes": str, "data_file": str, "data_line": int,
         },
         "not_null": {"id", "statement", "topic", "measure", "status"},
-        "foreign_keys": [("source_doi", "sources", "doi"), ("superseded_by", "claims", "id")],
+        "foreign_keys": [
+            ("source_doi", "sources", "doi"), ("superseded_by", "claims", "id"),
+            ("question", "questions", "id"),
+        ],
     },
     "articles": {
         "pk": "id",
@@ -104,6 +116,7 @@ INDEXES: list[tuple[str, list[str]]] = [
     ("claims", ["status"]),
     ("claims", ["topic"]),
     ("claims", ["source_doi"]),
+    ("claims", ["question"]),
     ("article_statements", ["claim_id"]),
     ("faq_claims", ["claim_id"]),
 ]

@@ -94,6 +94,7 @@ CLAIM_FIELDS: dict[str, Field] = {
     "deprecated_reason": Field("str"),
     "superseded_by": Field("id"),
     "source_doi": Field("doi"),
+    "question": Field("id"),
     "locator": Field("str"),
     "excerpt": Field("str"),
     "verified_against": Field("str"),
@@ -140,12 +141,21 @@ FAQ_FIELDS: dict[str, Field] = {
     "claims": Field("list"),
 }
 
+# A question groups the claims that answer it, so a reader sees every study's answer side by side.
+QUESTION_FIELDS: dict[str, Field] = {
+    "id": Field("id", required=True),
+    "question": Field("str", required=True),
+    "topic": Field("id", required=True),
+    "disagreement": Field("str"),
+}
+
 
 @dataclass
 class KB:
     """Validated rows, ready to insert. Keys are database column names."""
 
     sources: list[dict[str, Any]] = field(default_factory=list)
+    questions: list[dict[str, Any]] = field(default_factory=list)
     claims: list[dict[str, Any]] = field(default_factory=list)
     articles: list[dict[str, Any]] = field(default_factory=list)
     article_references: list[dict[str, Any]] = field(default_factory=list)
@@ -292,6 +302,29 @@ def check_sources(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pr
     return rows, problems
 
 
+def check_questions(records: list[Located]) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Every check on questions.yml (it needs nothing outside the file): clean rows and problems."""
+    problems: list[Problem] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for rec in records:
+        path = rec["_file"]
+        label = f"questions[{rec.get('id', '?')}]"
+        row = _check_record(rec, QUESTION_FIELDS, label, path, problems)
+        qid = row.get("id")
+        if not qid:
+            continue
+        if qid in seen:
+            problems.append(
+                Problem(path, rec.line_of("id"), f"{label}.id",
+                        f"duplicate question id (first at {seen[qid]})")
+            )  # fmt: skip
+            continue
+        seen[qid] = f"{path}:{rec.line}"
+        rows.append(row)
+    return rows, problems
+
+
 def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Problem]]:
     """The checks one claim file can make on its own; `ClaimChecker` adds those across files.
 
@@ -364,6 +397,8 @@ def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pro
         row["_id_line"], row["_doi_line"] = rec.line_of("id"), rec.line_of("source_doi")
         if "superseded_by" in row:
             row["_superseded_line"] = rec.line_of("superseded_by")
+        if "question" in row:
+            row["_question_line"] = rec.line_of("question")
         rows.append(row)
     return rows, problems
 
@@ -407,8 +442,12 @@ def triage(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
 class ClaimChecker:
     """The checks across claim files, fed one file's rows at a time so a build can stream."""
 
-    def __init__(self, dois: set[str] | dict[str, Any], problems: list[Problem]):
+    def __init__(
+        self, dois: set[str] | dict[str, Any], problems: list[Problem],
+        questions: set[str] = frozenset(),
+    ):  # fmt: skip
         self.dois = dois
+        self.questions = questions
         self.problems = problems
         self.causes = _Causes(problems)
         self.seen: dict[str, str] = {}
@@ -435,6 +474,11 @@ class ClaimChecker:
             if doi and doi not in self.dois:
                 _missing(self.problems, self.causes, doi, path, row["_doi_line"],
                          f"{label}.source_doi", f"{doi} is not in sources.yml")  # fmt: skip
+            question = row.get("question")
+            if question and question not in self.questions:
+                line = row.get("_question_line", row["_line"])
+                _missing(self.problems, self.causes, question, path, line,
+                         f"{label}.question", f"no question {question!r} in questions.yml")  # fmt: skip
         return kept
 
     def finish(self) -> None:
@@ -558,7 +602,9 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
     kb.sources, found = check_sources(raw.sources)
     problems += found
     dois = {row["doi"] for row in kb.sources}
-    checker = ClaimChecker(dois, problems)
+    kb.questions, found = check_questions(raw.questions)
+    problems += found
+    checker = ClaimChecker(dois, problems, {row["id"] for row in kb.questions})
     for records in by_file(raw.claims):
         rows, found = check_claims(records)
         problems += found
@@ -567,6 +613,7 @@ def validate(raw: RawData) -> tuple[KB, list[Problem]]:
     for row in kb.claims:
         del row["_id_line"], row["_doi_line"]
         row.pop("_superseded_line", None)
+        row.pop("_question_line", None)
     articles = check_articles(raw.articles, dois, checker.seen, kb, problems)
     check_faq(raw.faq, articles, checker.seen, kb, problems)
     problems.sort(key=lambda p: (p.path, p.line or 0))

@@ -122,7 +122,13 @@ ENDPOINTS = [
      "`article` and `claims` are always parsed JSON (`_json=claims` is accepted and redundant)."),
     ("One claim by id", "/kb/claim.json?_shape=array&id={claim_id}",
      "The same claim shape as inside the FAQ, plus topic, measure, value, range, unit, locator, excerpt, "
-     "notes and curated_on."),
+     "notes and curated_on. `question` (added in v1) is the question the figure answers "
+     "(`{\"id\", \"question\", \"disagreement\"}`, `disagreement` a plain note on how the studies' "
+     "answers differ) or null, and `other_answers` the other claims answering it, other studies first "
+     "(`id`, `statement`, `figure`, `status`, `flag`, `short_citation`, `doi`; at most 50)."),
+    ("A claim that shares its question with other studies",
+     "/kb/claim.json?_shape=array&id={question_claim_id}",
+     "Show `other_answers` beside the figure, and `question.disagreement` when it is set."),
     ("One source by DOI", "/kb/source.json?_shape=array&doi={doi}",
      "The DOI in any case. `claim_ids` lists the claims resting on the source."),
     ("Search the claims", "/kb/search.json?_shape=array&q=weight-bearing+pain",
@@ -157,8 +163,15 @@ async def examples(db_path: Path) -> list[tuple[str, str, str, str]]:
     faq = (await ds.client.get("/kb/faq.json?_shape=array")).json()
     first = faq[0]
     claim = next(c for e in faq for c in e["claims"] if c["source"])
+    import sqlite3
+
+    row = sqlite3.connect(db_path).execute(
+        "select id from claims where question in (select question from claims "
+        "group by question having count(*) > 1) order by id limit 1"
+    ).fetchone()
     values = {"faq_id": first["id"], "claim_id": claim["id"], "doi": claim["source"]["doi"],
-              "article_id": first["article"]["id"]}  # fmt: skip
+              "article_id": first["article"]["id"],
+              "question_claim_id": row[0] if row else claim["id"]}  # fmt: skip
     out = []
     for title, template, note in ENDPOINTS:
         path = template.format(**values)

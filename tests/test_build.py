@@ -239,3 +239,22 @@ def test_build_cli_reports_counts(data_copy: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "claims" in result.stdout and (data_copy.parent / "out" / "kb.db").exists()
+
+
+def test_claims_answering_one_question_are_grouped(data_copy: Path, tmp_path: Path) -> None:
+    """Two studies' answers to one question are counted on it, and each claim names it."""
+    (data_copy / "claims" / "zz-answers.yml").write_text(
+        "".join(
+            f"- id: answer-{i}\n  statement: answer {i}\n  topic: prevalence\n  measure: prevalence\n"
+            f"  value: {60 + i}\n  unit: '%'\n  status: unverified\n  notes: test\n"
+            "  question: bml-prevalence-symptomatic-oa\n  curated_on: 2026-11-25\n  curated_by: t\n"
+            for i in (1, 2)
+        )
+    )
+    db_path = tmp_path / "q.db"
+    build(data_copy, db_path)
+    db = sqlite_utils.Database(db_path)
+    question = db["questions"].get("bml-prevalence-symptomatic-oa")
+    assert question["claim_count"] >= 2
+    answers = {r["id"] for r in db["claims"].rows_where("question = ?", [question["id"]])}
+    assert {"answer-1", "answer-2"} <= answers

@@ -326,3 +326,22 @@ def test_a_yaml_file_with_another_extension_is_not_skipped_silently(
     assert_rejected(data_copy.parent, built, *expected)
     bad = run_kb("validate", "--data", "data", cwd=data_copy.parent)
     assert bad.returncode == 1 and all(text in bad.stderr for text in expected), bad.stderr
+
+
+def test_a_claim_answering_an_unknown_question_is_named(data_copy: Path, built: Path) -> None:
+    path = data_copy / "claims" / "zz-question.yml"
+    path.write_text(
+        "- id: asks-nothing-known\n  statement: s\n  topic: pain\n  measure: count\n"
+        "  status: unverified\n  notes: n\n  question: no-such-question\n"
+        "  curated_on: 2026-11-24\n  curated_by: t\n"
+    )
+    assert_rejected(
+        data_copy.parent, built, "data/claims/zz-question.yml:7", "claims[asks-nothing-known].question",
+        "no question 'no-such-question' in questions.yml",
+    )  # fmt: skip
+
+
+def test_a_duplicate_question_is_named(data_copy: Path, built: Path) -> None:
+    path = data_copy / "questions.yml"
+    path.write_text(path.read_text() + "\n- id: bml-pain-odds\n  question: Again?\n  topic: pain\n")
+    assert_rejected(data_copy.parent, built, "data/questions.yml:", "duplicate question id")

@@ -13,7 +13,7 @@ from typing import Any
 ENDPOINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "/kb/faq.json": (("article", "claims"), ("_shape", "_nl", "article", "id")),
     "/kb/faq_v2.json": (("article", "evidence", "claims"), ("_shape", "_nl", "article", "id")),
-    "/kb/claim.json": (("source", "other_answers"), ("_shape", "_nl", "id")),
+    "/kb/claim.json": (("source", "question", "other_answers"), ("_shape", "_nl", "id")),
     "/kb/source.json": (("claim_ids",), ("_shape", "_nl", "doi")),
     "/-/faq.jsonld": ((), ("article",)),
 }
@@ -71,8 +71,13 @@ FAQ_ENTRY_V2 = {
     "evidence": [EVIDENCE],
 }
 REASON_CODES_FIXED = ("unverified", "disputed", "deprecated")  # and "source_<notice>"
+OTHER_ANSWER = {"id": str, "statement": str, "figure": NULLABLE_STR, "status": str,
+                "flag": NULLABLE_STR, "short_citation": NULLABLE_STR, "doi": NULLABLE_STR}  # fmt: skip
+QUESTION = {"id": str, "question": str, "disagreement": NULLABLE_STR}
 CLAIM_LOOKUP = {**CLAIM, "topic": str, "measure": str, "locator": NULLABLE_STR,
-                "excerpt": NULLABLE_STR, "notes": NULLABLE_STR, "curated_on": NULLABLE_STR}  # fmt: skip
+                "excerpt": NULLABLE_STR, "notes": NULLABLE_STR, "curated_on": NULLABLE_STR,
+                # added in v1: the question it answers and the other studies' answers to it
+                "question": (QUESTION, type(None)), "other_answers": [OTHER_ANSWER]}  # fmt: skip
 SOURCE_LOOKUP = {**SOURCE, "title": NULLABLE_STR, "journal": NULLABLE_STR,
                  "study_design": NULLABLE_STR, "claim_ids": [str]}  # fmt: skip
 STATUSES = ("verified", "unverified", "disputed", "deprecated")

@@ -129,8 +129,11 @@ def claim_provenance(conn: sqlite3.Connection, claim_id: str) -> dict[str, Any] 
             [source["doi"]],
         )
     update = claim.get("source_update_status") or (source or {}).get("update_status")
+    question, others = other_answers(conn, claim)
     return {
         "claim": claim,
+        "question": question,
+        "other_answers": others,
         "checked_against": checked_against(claim),
         "status_explained": STATUS_EXPLAINED.get(claim["status"], ""),
         "source": source,
@@ -141,6 +144,30 @@ def claim_provenance(conn: sqlite3.Connection, claim_id: str) -> dict[str, Any] 
         "faq": faq,
         "cited_as": cited_as,
     }
+
+
+OTHER_ANSWERS_SQL = """
+select c.id, c.statement, c.figure, c.status, c.flag, c.source_doi, s.short_citation, s.year
+from claims c left join sources s on s.doi = c.source_doi
+where c.question = :question and c.id != :id
+order by case c.status when 'verified' then 0 when 'disputed' then 1 when 'unverified' then 2
+  else 3 end, s.year desc, c.id
+limit 50
+"""
+
+
+def other_answers(
+    conn: sqlite3.Connection, claim: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The question the claim answers and the other claims that answer it (other studies first)."""
+    if not claim.get("question"):
+        return None, []
+    question = _one(conn, "select * from questions where id = ?", [claim["question"]])
+    if question is None:
+        return None, []
+    others = rows_as_dicts(conn, OTHER_ANSWERS_SQL, {"question": question["id"], "id": claim["id"]})
+    others.sort(key=lambda o: o["source_doi"] == claim.get("source_doi"))  # other studies first
+    return question, others
 
 
 def source_page(conn: sqlite3.Connection, doi: str) -> dict[str, Any] | None:
