@@ -16,8 +16,12 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 
 from ..factcheck import COLOURS, CheckTookTooLong, Report, check_text
+from .checkview import writer_view
 
 MAX_BYTES = 200 * 1024
+PAGE_MAX_BODY = (
+    4 * MAX_BYTES
+)  # a form-encoded draft a little too long is read, to keep it in the box
 DEFAULT_TIME_LIMIT_MS = 5000
 
 
@@ -70,9 +74,9 @@ def _segments(report: Report) -> list[dict[str, Any]]:
     return out
 
 
-def _too_large(request) -> bool:
+def _too_large(request, limit: int = MAX_BYTES) -> bool:
     length = request.headers.get("content-length")
-    return bool(length and length.isdigit() and int(length) > MAX_BYTES)
+    return bool(length and length.isdigit() and int(length) > limit)
 
 
 async def check_page(datasette, request):
@@ -80,18 +84,23 @@ async def check_page(datasette, request):
                                "colours": COLOURS, "max_kb": MAX_BYTES // 1024,
                                "db_name": getattr(_kb_database(datasette), "name", "kb")}  # fmt: skip
     status = 200
+    too_long = (f"The draft is longer than one check takes (about {MAX_BYTES // 1024},000 "
+                "characters): split it and check each part.")  # fmt: skip
     if request.method == "POST":
-        if _too_large(request):
-            context["error"] = f"The draft is larger than {MAX_BYTES // 1024} KB."
+        if _too_large(request, PAGE_MAX_BODY):  # too large even to give the text back
+            context["error"] = too_long
             status = 413
         else:
             form = await request.post_vars()
             draft = form.get("text", "")
             context["draft"] = draft
             if len(draft.encode("utf-8")) > MAX_BYTES:
-                context["error"] = f"The draft is larger than {MAX_BYTES // 1024} KB."
+                context["error"] = too_long
                 status = 413
-            elif draft.strip():
+            elif not draft.strip():
+                context["error"] = "Paste a draft into the box first: it was empty."
+                status = 400
+            else:
                 try:
                     report = await _run_check(datasette, draft)
                 except CheckTookTooLong as exc:
@@ -100,6 +109,9 @@ async def check_page(datasette, request):
                 else:
                     context["report"] = report
                     context["segments"] = _segments(report)
+                    found = report.to_dict()
+                    db = _kb_database(datasette)
+                    context.update(await db.execute_fn(lambda c: writer_view(c, found, draft)))
     html = await datasette.render_template("check.html", context, request=request)
     return Response.html(html, status=status)
 

@@ -1,0 +1,287 @@
+"""What clinicians, writers and patients read, through `ds.client`: no plumbing on any page, source
+pages like claim pages, the plain search page, the FAQ page and the claims table's columns."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pytest
+from datasette.app import Datasette
+from test_web import METADATA
+
+from kb.schema import TABLES
+
+CLAIM = "aso2021-medial-wb-pain"
+DOI = "10.1186/s13075-021-02422-0"
+DOCUMENT = (
+    "Bone marrow lesions (BMLs) were found in 1,412 knees. Higher BML scores went with more "
+    "weight-bearing pain (B = 0.08, p = 0.02) [1].\n\nReferences\n"
+    "1. Aso K, et al. Arthritis Res Ther. 2020. doi:10.1186/s13075-021-02422-0\n"
+)
+
+
+# The curated prose in data/ still names our notes until the provenance rewrite (issue 12, data
+# side) lands on main; strict, so the marker must go the moment it does.
+DATA_PENDING = pytest.mark.xfail(strict=True, reason="data/ prose still names our notes")
+
+
+def get(ds: Datasette, path: str, **kwargs) -> httpx.Response:
+    return asyncio.run(ds.client.get(path, **kwargs))
+
+
+@pytest.fixture(scope="module")
+def ds(kb_db: Path) -> Datasette:
+    return Datasette([str(kb_db)], metadata=METADATA)
+
+
+class VisibleText(HTMLParser):
+    """The text a reader sees without opening anything: no scripts, styles, curators' sections or
+    Datasette's collapsed menu."""
+
+    HIDDEN = {"script", "style", "template"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0  # depth inside something a reader does not see
+        self.stack: list[bool] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("br", "img", "input", "meta", "link", "hr", "source", "wbr"):
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        hidden = (
+            tag in self.HIDDEN
+            or (tag == "details" and ("kb-curator" in classes or "nav-menu" in classes))
+            or tag == "textarea"
+        )
+        self.stack.append(hidden)
+        self.skip += hidden
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("br", "img", "input", "meta", "link", "hr", "source", "wbr"):
+            return
+        if self.stack:
+            self.skip -= self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = VisibleText()
+    parser.feed(html)
+    return re.sub(r"\s+", " ", " ".join(parser.parts))
+
+
+def snake_columns() -> set[str]:
+    return {c for spec in TABLES.values() for c in spec["columns"] if "_" in c}
+
+
+def plumbing(text: str, claim_ids: set[str]) -> list[str]:
+    """Every piece of our build a reader should never see."""
+    found = []
+    patterns = {
+        "a file path": r"\b(?:data|shared|tests|kb)/[\w./-]+",
+        "a file name": r"\b[\w-]+\.(?:md|ya?ml|py|db)\b",
+        "file:line": r"\b[\w./-]+\.\w+:\d+\b",
+        "the dossier": r"(?i)\bdossier\b",
+        "KB": r"(?i)\bKB\b",
+        "the curation team": r"(?i)curation team",
+    }
+    for what, pattern in patterns.items():
+        found += [f"{what}: {m.group(0)!r}" for m in re.finditer(pattern, text)]
+    found += [f"a claim id: {cid!r}" for cid in claim_ids if cid in text]
+    found += [
+        f"a column name: {name!r}"
+        for name in snake_columns()
+        if re.search(rf"\b{re.escape(name)}\b", text)
+    ]
+    return found
+
+
+def test_the_plumbing_check_catches_what_it_should() -> None:
+    text = "Read in shared/sources/DOSSIER.md [3], data/claims/x.yml:12 by the KB curation team"
+    found = plumbing(text + " aso2021-x and source_doi", {"aso2021-x"})
+    assert len(found) >= 6, found
+    assert plumbing("Aso et al. 2021 found 582 knees (p = 0.02).", {"aso2021-x"}) == []
+
+
+@DATA_PENDING
+def test_no_page_a_reader_opens_shows_plumbing(ds: Datasette, kb_db: Path) -> None:
+    conn = sqlite3.connect(kb_db)
+    ids = {r[0] for r in conn.execute("select id from claims")}
+    row = conn.execute("select id from claims where status = 'unverified' limit 1").fetchone()
+    pages = {
+        "home": get(ds, "/"),
+        "claims table": get(ds, "/kb/claims"),
+        "claim": get(ds, f"/kb/claims/{CLAIM}"),
+        "unverified claim": get(ds, f"/kb/claims/{row[0]}"),
+        "source": get(ds, "/kb/sources/10~2E1186~2Fs13075-021-02422-0"),
+        "search": get(ds, "/kb/search", params={"q": "pain"}),
+        "FAQ page": get(ds, "/-/faq"),
+        "check": get(ds, "/-/check"),
+    }
+    csrf = re.search(r'name="csrftoken" value="([^"]+)"', pages["check"].text)
+    posted = asyncio.run(
+        ds.client.post(
+            "/-/check",
+            data={"text": DOCUMENT, "csrftoken": csrf.group(1)},
+            cookies={"ds_csrftoken": pages["check"].cookies.get("ds_csrftoken", "")},
+        )
+    )
+    pages["check result"] = posted
+    problems = {}
+    for name, response in pages.items():
+        assert response.status_code == 200, (name, response.text[:300])
+        found = plumbing(visible_text(response.text), ids)
+        if found:
+            problems[name] = found
+    assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+@DATA_PENDING
+def test_faq_json_prose_has_no_plumbing(ds: Datasette, kb_db: Path) -> None:
+    ids = {r[0] for r in sqlite3.connect(kb_db).execute("select id from claims")}
+    entries = get(ds, "/kb/faq_v2.json?_shape=array").json()
+    assert entries
+    problems = {}
+    for e in entries:
+        prose = [e["question"], e["answer"], e["evidence_note"] or ""]
+        prose += [c["statement"] for c in e["claims"]]
+        found = plumbing(" ".join(prose), ids)
+        if found:
+            problems[e["id"]] = found
+    assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+QUESTION = """
+- id: lesion-size-and-pain
+  question: Does a larger bone marrow lesion mean more knee pain?
+  topic: pain
+  disagreement: One study ties more pain to higher lesion scores; another finds lesion size changes little.
+"""
+
+
+def with_question(data: Path) -> Path:
+    """data/ with two claims from different studies answering one question that has a note."""
+    with (data / "questions.yml").open("a", encoding="utf-8") as f:
+        f.write(QUESTION)
+    for name, claim in (
+        ("aso-2021.yml", CLAIM),
+        ("perry-2019.yml", "perry2019-bml-volume-difference"),
+    ):
+        path = data / "claims" / name
+        text = path.read_text(encoding="utf-8")
+        assert f"- id: {claim}\n" in text, claim
+        path.write_text(
+            text.replace(f"- id: {claim}\n", f"- id: {claim}\n  question: lesion-size-and-pain\n"),
+            encoding="utf-8",
+        )
+    return data
+
+
+@pytest.fixture(scope="module")
+def question_ds(tmp_path_factory: pytest.TempPathFactory) -> Datasette:
+    import shutil
+
+    from kb import build
+
+    root = tmp_path_factory.mktemp("questions")
+    data = with_question(
+        shutil.copytree(Path(__file__).resolve().parents[1] / "data", root / "data")
+    )
+    build(data, root / "kb.db")
+    return Datasette([str(root / "kb.db")], metadata=METADATA)
+
+
+def test_a_claim_page_shows_the_other_studies_on_its_question(question_ds: Datasette) -> None:
+    html = get(question_ds, f"/kb/claims/{CLAIM}").text
+    section = html[html.index("data-question") :]
+    assert "Does a larger bone marrow lesion mean more knee pain?" in section
+    assert "another finds lesion size changes little" in section  # the disagreement note
+    other = re.search(r"data-other-answers>(.*?)</ul>", section, re.S).group(1)
+    assert "Perry et al. 2019" in other and "/kb/claims/perry2019-bml-volume-difference" in other
+    assert 'class="kb-badge' in other  # with its status
+    alone = get(question_ds, "/kb/claims/felson2001-n-patients").text
+    assert "data-question" not in alone  # no question, no section
+
+
+def test_search_marks_claims_with_other_answers_and_the_api_serves_them(
+    question_ds: Datasette,
+) -> None:
+    html = get(question_ds, "/kb/search", params={"q": "weight-bearing pain"}).text
+    result = re.search(rf'data-claim="{CLAIM}">(.*?)</li>', html, re.S).group(1)
+    assert "1 other study on this question (they disagree)" in visible_text(result)
+    claim = get(question_ds, f"/kb/claim.json?_shape=array&id={CLAIM}").json()[0]
+    assert claim["question"]["id"] == "lesion-size-and-pain"
+    assert claim["question"]["disagreement"].startswith("One study")
+    assert [o["id"] for o in claim["other_answers"]] == ["perry2019-bml-volume-difference"]
+    assert claim["other_answers"][0]["short_citation"] == "Perry et al. 2019"
+
+
+def post_check(ds: Datasette, text: str) -> httpx.Response:
+    async def go() -> httpx.Response:
+        page = await ds.client.get("/-/check")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+        return await ds.client.post(
+            "/-/check",
+            data={"text": text, "csrftoken": token},
+            cookies={"ds_csrftoken": page.cookies.get("ds_csrftoken", "")},
+        )
+
+    return asyncio.run(go())
+
+
+ARTICLE = Path(__file__).parent / "fixtures" / "articles" / "pain-and-location.txt"
+
+
+def test_the_check_page_leads_with_the_verdict_then_the_evidence_then_what_to_change(
+    ds: Datasette,
+) -> None:
+    html = post_check(ds, ARTICLE.read_text(encoding="utf-8")).text
+    notes = re.findall(
+        r'<li class="fc-note[^"]*" id="note-\d+" data-verdict="(\w+)">(.*?)</li>', html, re.S
+    )
+    assert notes
+    wrong = next(body for verdict, body in notes if verdict == "contradicted" and "1,412" in body)
+    text = visible_text(wrong)
+    assert text.index("Contradicted") < text.index("Our evidence") < text.index("What to change")
+    assert "582 knees" in text and "Aso et al. 2021" in text
+    assert "The study gives 582 knees" in text  # what to change, with the figure to use
+    assert "aso2021-n-longitudinal" not in text  # the id is behind the toggle
+    assert "aso2021-n-longitudinal" in wrong  # ... but there for curators
+    moved = next(body for verdict, body in notes if verdict == "misattributed")
+    assert "cite it instead" in visible_text(moved) and "Felson et al. 2007" in visible_text(moved)
+    assert ' title="' not in html[html.index("data-notes") : html.index("</table>")]  # no hover
+    refs = html[html.index('class="rows-and-columns fc-references"') :]
+    assert "Aso et al. 2021" in refs and "Association of subchondral bone marrow lesion" in refs
+    summaries = re.findall(r'data-summary="(\w+)"', html)
+    assert summaries == ["statements", "references"]  # apart, each with its legend
+    start = html.index("data-jump")
+    jump = html[start : html.index("</nav>", start)]
+    assert jump.count('href="#note-') == sum(1 for v, _ in notes if v != "supported")
+
+
+def test_the_check_page_says_what_went_wrong_and_keeps_the_draft(ds: Datasette) -> None:
+    empty = post_check(ds, "   ")
+    assert empty.status_code == 400 and "Paste a draft" in empty.text
+    long = "BMLs are common in knees. " * 9000  # ~230,000 characters
+    response = post_check(ds, long)
+    assert response.status_code == 413 and "split it" in response.text
+    kept = re.search(r"<textarea[^>]*>(.*?)</textarea>", response.text, re.S).group(1)
+    assert kept.startswith("BMLs are common in knees.") and len(kept) > 200_000
+
+
+def test_a_long_draft_opens_on_the_problems_only(ds: Datasette) -> None:
+    text = ARTICLE.read_text(encoding="utf-8")
+    short = post_check(ds, text).text
+    assert 'id="fc-only-problems" class="fc-toggle" checked' not in short
+    long = post_check(ds, "\n\n".join([text] * 3)).text
+    assert 'id="fc-only-problems" class="fc-toggle" checked' in long
