@@ -285,3 +285,43 @@ def test_a_long_draft_opens_on_the_problems_only(ds: Datasette) -> None:
     assert 'id="fc-only-problems" class="fc-toggle" checked' not in short
     long = post_check(ds, "\n\n".join([text] * 3)).text
     assert 'id="fc-only-problems" class="fc-toggle" checked' in long
+
+
+def test_the_claim_pages_source_link_opens_a_source_page_like_a_claim_page(
+    ds: Datasette, kb_db: Path
+) -> None:
+    claim = get(ds, f"/kb/claims/{CLAIM}").text
+    href = re.search(r'href="([^"]+)" data-source-link', claim).group(1)
+    page = get(ds, href)
+    assert page.status_code == 200, href  # the DOI encoded as Datasette reads row keys
+    html = page.text
+    text = visible_text(html)
+    for author in ("Koji Aso", "Seyed Mohsen Shahtaheri", "Daniel F. McWilliams", "David A. Walsh"):
+        assert author in text  # all authors, as text
+    assert "[&quot;" not in html and '["Koji' not in text  # not a JSON list
+    assert "Arthritis Research & Therapy" in text and "2021" in text
+    assert f'href="https://doi.org/{DOI}"' in html
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/33468243/"' in html
+    assert text.index("not checked yet") < text.index("Citation")  # notices near the top
+    figures = html[html.index("data-claims") :]
+    n = sqlite3.connect(kb_db).execute("select count(*) from claims where source_doi = ?", [DOI])
+    assert figures.count('class="kb-badge') >= n.fetchone()[0]
+    assert f'href="/kb/claims/{CLAIM}"' in figures
+
+
+def test_a_retracted_source_says_so_at_the_top_of_its_page(tmp_path: Path, data_copy: Path) -> None:
+    from test_web import hostile_data
+
+    from kb import build
+
+    build(hostile_data(data_copy), tmp_path / "kb.db")
+    retracted = Datasette([str(tmp_path / "kb.db")], metadata=METADATA)
+    html = get(retracted, "/kb/sources/10~2E1186~2Fs13075-021-02422-0").text
+    banner = re.search(
+        r'<div class="kb-banner kb-bad" data-update-status role="alert">(.*?)</div>', html, re.S
+    )
+    assert (
+        banner
+        and "retraction" in banner.group(1)
+        and "Do not rely on its figures" in banner.group(1)
+    )

@@ -196,7 +196,7 @@ def source_page(conn: sqlite3.Connection, doi: str) -> dict[str, Any] | None:
         "source": source,
         "claims": claims,
         "serious": update in SERIOUS_UPDATES,
-        "update": update.replace("_", " ") if update else None,
+        "notice": update.replace("_", " ") if update else None,
         "metadata_page": source["metadata_page"]
         if is_public_url(source.get("metadata_page"))
         else None,
