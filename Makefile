@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve build test lint format bench browser clean
+.PHONY: install serve build test lint format bench accuracy browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
+
+## kb check on the shared fact-check corpus and the tuned one: score per draft, precision/recall per verdict
+accuracy: $(STAMP)
+	$(BIN)/python -m benchmarks.accuracy --misses
 
 clean:
 	rm -rf $(VENV) kb.db kb.inspect.json .pytest_cache

@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 import yaml
 
-from kb.web.middleware import HEAVY_WAIT_S
+from kb.web.gate import HEAVY_WAIT_S
 
 from .common import REPO, Result, percentile
 from .generate import CACHE, SEED, Vocabulary, cached_db
@@ -76,7 +76,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
         try:
-            if httpx.get(f"{base}/-/versions.json", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/-/health", timeout=1).status_code == 200:
                 return proc, base
         except httpx.TransportError:
             pass

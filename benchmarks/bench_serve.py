@@ -10,7 +10,7 @@ The server is Datasette with exactly the arguments and settings `kb serve --publ
 seeded synthetic database (`benchmarks/generate.py`, cached under benchmarks/.cache/).
 
 Phase 1 drives each endpoint alone with N concurrent clients (one connection each) for a fixed time:
-/-/versions.json (the floor: the cheapest answer, from the middleware's memory like the FAQ), the FAQ
+/-/health (the floor: the cheapest answer, from the middleware's memory like the FAQ), the FAQ
 as the website asks for it, the FAQ with a cache-busting parameter (`_bust=<n>`: the middleware drops
 parameters an API endpoint does not read, so it is answered from memory too; the "cached" column
 shows it), claim lookups that each name a different claim (never cached: each runs a query, the
@@ -57,7 +57,7 @@ from kb.serve import PUBLIC_SETTINGS, datasette_args
 
 REPO = Path(__file__).resolve().parents[1]
 FAQ = "/kb/faq.json?_shape=array&_json=claims"
-FLOOR = "/-/versions.json"
+FLOOR = "/-/health"
 GOAL_P99_MS = 50.0
 SQL_LIMIT_MS = float(PUBLIC_SETTINGS["sql_time_limit_ms"])
 TIMEOUT_S = 10.0
@@ -209,7 +209,7 @@ def claim_ids(db: Path, n: int = 200_000) -> list[str]:
 async def run(base: str, clients: int, seconds: float, ids: list[str]) -> dict:
     results = {}
     lookups = claim_lookup(ids)
-    alone = [("floor /-/versions.json", fixed(FLOOR), True), ("faq", fixed(FAQ), True),
+    alone = [("floor /-/health", fixed(FLOOR), True), ("faq", fixed(FAQ), True),
              ("faq + cache-busting parameter", busted(FAQ), True),
              ("claim lookups, uncached", lookups, True),
              ("search medium words", medium_search, False)]  # fmt: skip
@@ -275,7 +275,7 @@ def main() -> None:
               f"{r['p99_ms']:>8.1f} {r['errors']:>6} {r['time_limit']:>6} {r['shed']:>6} "
               f"{r['cache_hits']:>7}")  # fmt: skip
     side = max(1, args.clients // 4)
-    floor, faq = results["floor /-/versions.json"], results["faq"]
+    floor, faq = results["floor /-/health"], results["faq"]
     bust, lookups = results["faq + cache-busting parameter"], results["claim lookups, uncached"]
     faq_flood = results[f"faq during flood ({side} c)"]
     bust_flood = results["faq + cache-busting, flood (2 c)"]

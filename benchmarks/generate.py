@@ -23,6 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kb.validate import DESIGN_CERTAINTY
+from kb.validate import TOPICS as VALID_TOPICS
+
 SEED = 20251124
 CLAIMS_PER_FILE = 1000
 CLAIMS_PER_SOURCE = 5
@@ -44,6 +47,7 @@ SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "qui", 
              "fen", "gar", "hul", "jin", "kes", "lum", "mor", "nix", "pol", "ros", "sul", "tam"]  # fmt: skip
 TOPICS = ["prevalence", "pain", "progression", "biomarkers", "alignment", "treatment", "imaging",
           "mechanism", "study-sample"]  # fmt: skip
+assert set(TOPICS) == set(VALID_TOPICS)
 MEASURES = {
     "prevalence": "%", "proportion": "%", "count": "studies", "sample_size": "knees",
     "odds_ratio": "ratio", "regression_coefficient": "", "mean": "mm³", "mean_difference": "mm³",
@@ -52,9 +56,10 @@ MEASURES = {
 }  # fmt: skip
 COMPARTMENTS = ["medial tibiofemoral", "lateral tibiofemoral", "medial patellofemoral",
                 "lateral patellofemoral", "patellofemoral", "tibiofemoral", "whole knee"]  # fmt: skip
-DESIGNS = {"systematic review": "high", "randomised controlled trial": "high", "cohort": "moderate",
-           "cross-sectional": "low", "secondary analysis": "low", "case series": "low",
-           "narrative review": "very low", "methods validation": "very low"}  # fmt: skip
+# the certainty each design starts at, from the one rule in kb.validate
+DESIGNS = {d: DESIGN_CERTAINTY[d] for d in ("systematic review", "randomised controlled trial",
+           "cohort", "cross-sectional", "secondary analysis", "case series", "narrative review",
+           "methods validation")}  # fmt: skip
 QUALIFIERS = ["up to", "about", "at least", "more than", "less than"]
 POPULATIONS = ["People with knee OA", "Postmenopausal women with knee pain",
                "Adults in the Osteoarthritis Initiative", "Patients before knee arthroplasty",

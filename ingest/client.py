@@ -1,5 +1,12 @@
 """The one HTTP client: timeout, redirects, a User-Agent with a contact, pacing, bounded retries.
 
+Every bound is on the whole of what a server sends, not on one read: `timeout` bounds a response
+from the first byte sent to the last byte read (a server that drips a byte a second times out like
+a silent one); a response body is read while streaming and stops at `max_bytes` once decoded (a
+50 MB answer or a gzip bomb never reaches memory); `Client.budget(seconds)` bounds all the
+requests, retries and waits of one DOI. A redirect is followed only to the hosts the caller
+allows (its own, and for doi.org the registration agencies' metadata endpoints).
+
 Every request goes through `Client.get`, which never raises for HTTP or network errors: it returns a
 `Reply` saying what happened. Pacing is per host, the host that serves each request: redirects are
 followed hop by hop, so doi.org's redirect to Crossref's transform endpoint is paced by doi.org and
@@ -17,12 +24,14 @@ import random
 import re
 import threading
 import time
+import zlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore
 import httpx
 
 from kb import __version__
@@ -48,6 +57,14 @@ MAX_REDIRECTS = 5
 # moment later, and the first DOI's verdict ("no network") should not take minutes.
 CONNECT_TIMEOUT = 10.0
 CONNECT_TRIES = 2
+# The most a response body may hold once decoded. Crossref's largest work records (thousands of
+# references) are a few MB; anything much larger is not an answer about one DOI.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+# Seconds one DOI may spend in requests, retries and backoff (waiting for a pacing slot is not
+# counted: that is other DOIs' turn, not this DOI's server being slow).
+DOI_SECONDS = 90.0
+SPENT = "this DOI's time is spent"
+CHUNK = 64 * 1024
 # Safety margin on the rate window, so request arrival jitter never puts one request too many in a window.
 WINDOW_MARGIN = 0.05
 
@@ -145,6 +162,157 @@ class Pacer:
                 self._cond.notify_all()
 
 
+class OutOfTime(Exception):
+    """The response, or the DOI's budget, ran past its deadline."""
+
+
+class TooLarge(Exception):
+    """The response body is larger than the client reads."""
+
+
+class _OffHost(Exception):
+    """A redirect to a host the service may not send us to."""
+
+
+@dataclass
+class Budget:
+    """Seconds one DOI may still spend on requests and waits between them."""
+
+    seconds: float
+
+    def spend(self, seconds: float) -> None:
+        self.seconds -= seconds
+
+
+class _Deadline(threading.local):
+    """Per thread: when the response being read must be complete (time.monotonic()), and the
+    budget of the DOI this thread is resolving."""
+
+    at: float | None = None
+    budget: Budget | None = None
+
+
+def _bounded(local: _Deadline, timeout: float | None, error: type[Exception]) -> float | None:
+    """`timeout` for one socket operation, cut to what is left before the response's deadline."""
+    if local.at is None:
+        return timeout
+    left = local.at - time.monotonic()
+    if left <= 0:
+        raise error("the response took longer than the timeout")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the deadline of the response in progress."""
+
+    def __init__(self, stream: httpcore.NetworkStream, local: _Deadline):
+        self._stream, self._local = stream, local
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(self._local, timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(self._local, timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        timeout = _bounded(self._local, timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, timeout), self._local
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, local: _Deadline):
+        self._backend, self._local = httpcore.SyncBackend(), local
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None, socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:  # fmt: skip
+        timeout = _bounded(self._local, timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream, self._local)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:  # pragma: no cover - we never use unix sockets
+        timeout = _bounded(self._local, timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_unix_socket(path, timeout, socket_options)
+        return _DeadlineStream(stream, self._local)
+
+    def sleep(self, seconds: float) -> None:  # pragma: no cover - httpcore retries are off
+        self._backend.sleep(seconds)
+
+
+class _Transport(httpx.HTTPTransport):
+    """httpx's transport on a connection pool whose sockets keep to the response deadline."""
+
+    def __init__(self, local: _Deadline):
+        super().__init__()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), network_backend=_DeadlineBackend(local)
+        )
+
+
+def origin(url: httpx.URL | str) -> str:
+    """`https://api.crossref.org:443`: scheme, host and port, the unit a redirect may stay within."""
+    url = httpx.URL(url)
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    return f"{url.scheme}://{url.host}:{port}"
+
+
+def _decoder(response: httpx.Response) -> Any:
+    """A zlib decompressor for the body's content-encoding; None for an unencoded body."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib header, detected
+    raise httpx.DecodingError(f"unsupported content-encoding {encoding!r}")
+
+
+def read_body(response: httpx.Response, max_bytes: int, local: _Deadline) -> bytes:
+    """The decoded body of a streamed response, read until `max_bytes` and no further.
+
+    Raises TooLarge past the limit (as soon as the decoded size passes it, however small the
+    compressed body), OutOfTime past the response's deadline, httpx.DecodingError for a body
+    that does not decompress.
+    """
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes and _decoder(response) is None:
+        raise TooLarge(f"{int(declared):,} bytes declared")
+    decoder = _decoder(response)
+    body = bytearray()
+    try:
+        for chunk in response.iter_raw(CHUNK):
+            if local.at is not None and time.monotonic() > local.at:
+                raise OutOfTime("the response took longer than the timeout")
+            while chunk:
+                if decoder is None:
+                    body += chunk
+                    chunk = b""
+                else:
+                    body += decoder.decompress(chunk, max_bytes + 1 - len(body))
+                    chunk = decoder.unconsumed_tail
+                if len(body) > max_bytes:
+                    raise TooLarge(f"more than {max_bytes:,} bytes")
+        if decoder is not None:
+            body += decoder.flush(max_bytes + 1 - len(body))
+            if len(body) > max_bytes:
+                raise TooLarge(f"more than {max_bytes:,} bytes")
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"the compressed body is damaged: {exc}") from exc
+    return bytes(body)
+
+
 @dataclass
 class Reply:
     """What one (possibly retried) GET produced. `body` is parsed JSON, only for JSON responses."""
@@ -167,9 +335,9 @@ class Reply:
         return self.status in (404, 410)
 
 
-def _snippet(response: httpx.Response) -> str:
+def _snippet(content: bytes) -> str:
     """A short, tag-free excerpt of an error body for a message (never parsed as JSON)."""
-    text = re.sub(r"<[^>]+>", " ", response.text[:500])
+    text = re.sub(r"<[^>]+>", " ", content[:500].decode("utf-8", "replace"))
     return " ".join(text.split())[:120]
 
 
@@ -183,15 +351,22 @@ class Client:
         tries: int = 4,
         backoff: float = 0.5,
         max_wait: float = 120.0,
+        max_bytes: int = MAX_BODY_BYTES,
     ):
         contact = f"; mailto:{mailto}" if mailto else ""
         self.mailto = mailto
         self.tries, self.backoff, self.max_wait = max(1, tries), backoff, max_wait
+        self.timeout, self.max_bytes = timeout, max_bytes
+        self._deadline = _Deadline()
         # Redirects are followed by `_send`, one paced hop at a time (see the module docstring).
         self.http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
             follow_redirects=False,
-            headers={"User-Agent": f"bml-kb/{__version__} (kb ingest{contact})"},
+            headers={
+                "User-Agent": f"bml-kb/{__version__} (kb ingest{contact})",
+                "Accept-Encoding": "gzip, deflate",  # what `read_body` can decode, bounded
+            },
+            transport=_Transport(self._deadline),
         )
         self._pacers: dict[str, Pacer] = {}
         self._lock = threading.Lock()
@@ -219,17 +394,52 @@ class Client:
                 self._pacers[key] = Pacer(*DEFAULT_LIMITS.get(service or "", STRICT))
             return self._pacers[key]
 
-    def _send(self, service: str, request: httpx.Request) -> httpx.Response:
-        """One GET, redirects followed hop by hop, each hop paced by the host that serves it."""
+    @contextmanager
+    def budget(self, seconds: float = DOI_SECONDS) -> Iterator[Budget]:
+        """Bound what this thread's requests spend until the block ends (one DOI's requests)."""
+        previous, self._deadline.budget = self._deadline.budget, Budget(seconds)
+        try:
+            yield self._deadline.budget
+        finally:
+            self._deadline.budget = previous
+
+    def _left(self) -> float:
+        budget = self._deadline.budget
+        return float("inf") if budget is None else budget.seconds
+
+    def _spend(self, seconds: float) -> None:
+        if self._deadline.budget is not None:
+            self._deadline.budget.spend(seconds)
+
+    def _send(
+        self, service: str, request: httpx.Request, allowed: frozenset[str]
+    ) -> tuple[httpx.Response, bytes]:
+        """One GET, redirects followed hop by hop (only to `allowed` origins), each hop paced by
+        the host that serves it; each response read whole within the timeout and size limit."""
         for hop in range(MAX_REDIRECTS + 1):
+            if origin(request.url) not in allowed:
+                raise _OffHost(f"redirected to {origin(request.url)}, not one of {service}'s hosts")
             pacer = self.pacer(request.url, service if hop == 0 else None)
             with pacer.slot():
+                left = self._left()
+                if left <= 0:
+                    raise OutOfTime(SPENT)
                 with self._lock:
                     self.requests_sent += 1
-                response = self.http.send(request)  # the body is read before the slot ends
+                started = time.monotonic()
+                self._deadline.at = started + min(self.timeout, left)
+                try:
+                    response = self.http.send(request, stream=True)
+                    try:  # the body is read before the slot ends
+                        content = read_body(response, self.max_bytes, self._deadline)
+                    finally:
+                        response.close()
+                finally:
+                    self._deadline.at = None
+                    self._spend(time.monotonic() - started)
             pacer.update(response.headers)
             if response.next_request is None:
-                return response
+                return response, content
             request = response.next_request
         raise httpx.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects", request=request)
 
@@ -244,17 +454,34 @@ class Client:
         params: dict[str, str] | None = None,
         accept: str = "application/json",
         check: Callable[[Any], str | None] | None = None,
+        redirects_to: Iterable[str] = (),
     ) -> Reply:
         """GET url, paced and retried. `check(body)` names what is wrong with a 200's JSON, if
-        anything: such an answer is a failure of the service (not retried, never `ok`)."""
+        anything: such an answer is a failure of the service (not retried, never `ok`).
+
+        Redirects are followed within url's own origin and to the origins of `redirects_to`
+        (URLs); one anywhere else is a failure of the service, not followed.
+        """
         reply = Reply(service=service, url=url)
         request = self.http.build_request("GET", url, params=params, headers={"Accept": accept})
+        allowed = frozenset({origin(url), *(origin(u) for u in redirects_to)})
         answered_by: Pacer | None = None
         for attempt in range(self.tries):
             reply = Reply(service=service, url=url, attempts=attempt + 1)
             retry_after: float | None = None
             try:
-                response = self._send(service, request)
+                response, content = self._send(service, request, allowed)
+            except OutOfTime as exc:
+                reply.error = f"timed out ({exc})"
+            except TooLarge as exc:
+                reply.error = f"response too large ({exc}; at most {self.max_bytes:,} are read)"
+                return reply  # asking again brings the same
+            except _OffHost as exc:
+                reply.error = str(exc)
+                return reply
+            except httpx.DecodingError as exc:
+                reply.error = f"undecodable response: {exc}"
+                return reply
             except httpx.ConnectTimeout:  # no answer to the connection at all: as good as refused
                 reply.error, reply.connect_failed = "cannot connect: timed out", True
             except httpx.TimeoutException as exc:
@@ -276,10 +503,10 @@ class Client:
                 if response.status_code == 200:
                     if "json" not in response.headers.get("content-type", ""):
                         ctype = response.headers.get("content-type")
-                        reply.error = f"expected JSON, got {ctype!r}: {_snippet(response)}"
+                        reply.error = f"expected JSON, got {ctype!r}: {_snippet(content)}"
                         return reply  # a page, not an API answer: asking again will not help
                     try:
-                        reply.body = json.loads(response.content)
+                        reply.body = json.loads(content)
                     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                         reply.error = f"invalid JSON (truncated?): {exc}"  # cut short: retried
                     if reply.error is None and check and (problem := check(reply.body)):
@@ -287,12 +514,17 @@ class Client:
                     if reply.error is None or reply.body is not None:
                         return reply  # a good answer, or JSON of the wrong shape: not transient
                 elif response.status_code in RETRY_STATUSES:
-                    reply.error = f"HTTP {response.status_code}: {_snippet(response)}"
+                    reply.error = f"HTTP {response.status_code}: {_snippet(content)}"
                     if response.status_code == 429:
                         retry_after = parse_retry_after(response.headers.get("retry-after"))
                 else:
-                    reply.error = f"HTTP {response.status_code}: {_snippet(response)}"
+                    reply.error = f"HTTP {response.status_code}: {_snippet(content)}"
                     return reply  # 4xx other than 429: asking again will not help
+            if self._left() <= 0:  # the DOI's time ran out: not a sign the service is offline
+                reply.connect_failed = False
+                if SPENT not in reply.error:
+                    reply.error += f" ({SPENT})"
+                break
             if attempt + 1 >= (
                 min(self.tries, CONNECT_TRIES) if reply.connect_failed else self.tries
             ):
@@ -303,7 +535,11 @@ class Client:
                     reply.error += f" (Retry-After {retry_after:.0f}s is longer than we wait)"
                     break
                 delay = retry_after + random.uniform(0, self.backoff / 4)
+            if delay >= self._left():
+                reply.error += f" ({SPENT} before it could ask again)"
+                break
             if reply.status == 429 and answered_by is not None:
                 answered_by.pause(delay)  # the whole host asked us to slow down, not just this DOI
             time.sleep(delay)
+            self._spend(delay)
         return reply

@@ -10,7 +10,15 @@ from typing import Any
 from urllib.parse import quote
 
 from .client import Client, Reply
-from .record import clean_abstract, clean_inline, date_from_parts, first, notice, person_name
+from .record import (
+    clean_abstract,
+    clean_inline,
+    date_from_parts,
+    first,
+    notice,
+    other_doi,
+    person_name,
+)
 
 SERVICE = "crossref"
 UPDATES_SERVICE = "crossref-updates"  # the notices list: stored apart, paced with Crossref
@@ -87,20 +95,21 @@ def _envelope_problem(body: Any, message_type: str) -> str | None:
     return None
 
 
-def work_problem(body: Any) -> str | None:
-    """What is wrong with the answer to /works/{doi}, if anything: it must carry one work."""
+def work_problem(body: Any, doi: str | None = None) -> str | None:
+    """What is wrong with the answer to /works/{doi}, if anything: it must carry one work, and
+    (when `doi` is given) the work of that DOI."""
     if problem := _envelope_problem(body, "work"):
         return problem
     message = body.get("message")
     if not isinstance(message, dict) or not isinstance(message.get("DOI"), str):
         return "`message` is not a work with a DOI"
-    return None
+    return other_doi(message["DOI"], doi) if doi else None
 
 
 def fetch_work(client: Client, doi: str) -> Reply:
     params = {"mailto": client.mailto} if client.mailto else None
     url = f"{base_url()}/works/{quote(doi, safe='/')}"
-    return client.get(SERVICE, url, params=params, check=work_problem)
+    return client.get(SERVICE, url, params=params, check=lambda body: work_problem(body, doi))
 
 
 def fields_from(body: dict[str, Any]) -> dict[str, Any]:

@@ -6,12 +6,29 @@ import os
 from typing import Any
 from urllib.parse import quote
 
+from . import crossref
 from .client import Client, Reply
-from .record import clean_abstract, clean_inline, date_from_parts, first, person_name
+from .record import (
+    clean_abstract,
+    clean_inline,
+    date_from_parts,
+    first,
+    other_doi,
+    person_name,
+)
 
 SERVICE = "doi.org"
 DEFAULT_URL = "https://doi.org"
 CSL_JSON = "application/vnd.citationstyles.csl+json"
+# Where doi.org may send a content-negotiation request: the registration agencies' metadata
+# services (Crossref's transform endpoint, at KB_CROSSREF_URL, is added to these). A redirect
+# anywhere else is doi.org's failure, not followed.
+AGENCY_URLS = (
+    "https://data.crossref.org",
+    "https://api.datacite.org",
+    "https://data.datacite.org",
+    "https://data.medra.org",
+)
 
 
 def base_url() -> str:
@@ -46,18 +63,22 @@ def parse_csl(csl: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v not in (None, "", [])}
 
 
-def csl_problem(body: Any) -> str | None:
-    """What is wrong with a CSL-JSON answer, if anything: one item with a type and a DOI or title."""
+def csl_problem(body: Any, doi: str | None = None) -> str | None:
+    """What is wrong with a CSL-JSON answer, if anything: one item with a type and a DOI or title,
+    and (when `doi` is given) that DOI."""
     if not isinstance(body, dict):
         return f"a JSON {type(body).__name__}, not a CSL-JSON item"
     if not isinstance(body.get("type"), str) or not (body.get("DOI") or body.get("title")):
         return "not a CSL-JSON item (no type, DOI or title)"
-    return None
+    return other_doi(body.get("DOI"), doi) if doi else None
 
 
 def fetch_csl(client: Client, doi: str) -> Reply:
     url = f"{base_url()}/{quote(doi, safe='/')}"
-    return client.get(SERVICE, url, accept=CSL_JSON, check=csl_problem)
+    return client.get(
+        SERVICE, url, accept=CSL_JSON, check=lambda body: csl_problem(body, doi),
+        redirects_to=(crossref.base_url(), *AGENCY_URLS),
+    )  # fmt: skip
 
 
 def fields_from(body: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .client import Client, Reply
-from .record import clean_inline
+from .record import clean_inline, other_doi
 
 SERVICE = "openalex"
 DEFAULT_URL = "https://api.openalex.org"
@@ -67,13 +67,14 @@ def parse_work(work: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v not in (None, "", [])}
 
 
-def work_problem(body: Any) -> str | None:
-    """What is wrong with the answer to /works/{id}, if anything: it must be one Work."""
+def work_problem(body: Any, doi: str | None = None) -> str | None:
+    """What is wrong with the answer to /works/{id}, if anything: it must be one Work, and (when
+    `doi` is given) the Work of that DOI."""
     if not isinstance(body, dict):
         return f"a JSON {type(body).__name__}, not a Work"
     if not isinstance(body.get("id"), str) or "results" in body:
         return "not a Work (no `id`)"
-    return None
+    return other_doi(body.get("doi"), doi) if doi else None
 
 
 def fetch_work(client: Client, doi: str) -> Reply:
@@ -83,7 +84,9 @@ def fetch_work(client: Client, doi: str) -> Reply:
     if client.mailto:
         params["mailto"] = client.mailto
     url = f"{base_url()}/works/https://doi.org/{quote(doi, safe='/')}"
-    return client.get(SERVICE, url, params=params or None, check=work_problem)
+    return client.get(
+        SERVICE, url, params=params or None, check=lambda body: work_problem(body, doi)
+    )
 
 
 def fields_from(body: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,9 @@ import html
 import re
 from typing import Any
 
+from kb.doi import InvalidDOI, normalize_doi
+from kb.markup import strip_markup, text_only
+
 # Update types, most serious first. `kb.build.SERIOUS_UPDATES` flags the first five.
 UPDATE_SEVERITY = (
     "retraction", "withdrawal", "removal", "expression_of_concern", "partial_retraction",
@@ -47,7 +50,7 @@ def clean_inline(text: str | None) -> str | None:
     """Title text without inline markup (`<i>KRAS</i>`) or layout whitespace; None if empty."""
     if not text:
         return None
-    text = " ".join(html.unescape(_join_layout(_TAG_RE.sub("", text))).split())
+    text = " ".join(strip_markup(html.unescape(_join_layout(_TAG_RE.sub("", text)))).split())
     return text or None
 
 
@@ -62,7 +65,7 @@ def clean_abstract(text: str | None) -> str | None:
     text = _TITLE_TAG_RE.sub(lambda m: f"{_PARA}\x01{m.group(1)}\x02{_PARA}", text)
     text = _BLOCK_TAG_RE.sub(_PARA, text)
     text = _join_layout(_TAG_RE.sub("", text))
-    paras = [" ".join(html.unescape(p).split()) for p in text.split(_PARA)]
+    paras = [" ".join(strip_markup(html.unescape(p)).split()) for p in text.split(_PARA)]
     paras = [p for p in paras if p.strip("\x01\x02 ")]
     out: list[str] = []
     heading: str | None = None
@@ -74,6 +77,21 @@ def clean_abstract(text: str | None) -> str | None:
         out.append(f"{heading}: {p}" if heading else p)
         heading = None
     return "\n\n".join(out) or None
+
+
+def other_doi(found: Any, asked: str) -> str | None:
+    """Why an answer is not the record of DOI `asked` (None when its DOI is that one, normalised).
+
+    An answer about another work, or about no DOI at all, is never stored as this DOI's record.
+    """
+    try:
+        if normalize_doi(found) == normalize_doi(asked):
+            return None
+    except InvalidDOI:
+        pass
+    if not found:
+        return f"the answer names no DOI, so it may not be the record of {asked}"
+    return f"the answer is the record of DOI {str(found)[:200]!r}, not of {asked}"
 
 
 def first(value: Any) -> Any:
@@ -192,7 +210,7 @@ def merge_records(
             )  # fmt: skip
     record["update_notices"] = merge_notices(found)
     record["update_status"] = most_serious(record["update_notices"])
-    return record
+    return text_only(record)  # every field, whichever service sent it, is text
 
 
 def same_content(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:

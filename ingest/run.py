@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kb.build import merge_fetched
 from kb.doi import DOI_IN_TEXT_RE, normalize_doi
-from kb.loader import Located, Problem, read_records
+from kb.loader import Located, Problem, parse_yaml, read_records
 
 from . import crossref, doi_org, openalex, store
-from .client import Client, Reply
+from .client import DOI_SECONDS, Client, Reply
 from .record import merge_records
 
 # Curated fields whose difference from the fetched record is reported to the person running ingest.
@@ -79,7 +77,9 @@ def dois_from_article(path: Path) -> list[str]:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yml", ".yaml"):
-        doc = yaml.safe_load(text)
+        doc, problems = parse_yaml(text, str(path))  # located errors; no alias expansion
+        if problems:
+            raise ValueError(str(problems[0]))
         refs = doc.get("references") if isinstance(doc, dict) else None
         if not isinstance(refs, list):
             raise ValueError(f"{path}: no `references:` list")
@@ -265,11 +265,13 @@ def resolve(
 
 
 def _safe_resolve(
-    client: Client, doi: str, data_dir: Path, curated: dict | None, oa: bool
+    client: Client, doi: str, data_dir: Path, curated: dict | None, oa: bool, seconds: float
 ) -> Outcome:
-    """One DOI's unexpected trouble (a response of a shape nobody expected) never stops the others."""
+    """One DOI's unexpected trouble (a response of a shape nobody expected) never stops the others,
+    and no DOI spends more than `seconds` on requests and the waits between them."""
     try:
-        return resolve(client, doi, data_dir, curated, oa)
+        with client.budget(seconds):
+            return resolve(client, doi, data_dir, curated, oa)
     except Exception as exc:  # noqa: BLE001 - reported per DOI, the run goes on
         return Outcome(doi, "failed", errors=[f"{type(exc).__name__}: {exc}"])
 
@@ -290,8 +292,12 @@ def ingest(
     workers: int = 16,
     on_done: Callable[[Outcome], None] | None = None,
     curated: dict[str, dict[str, Any]] | None = None,
+    per_doi: float = DOI_SECONDS,
 ) -> IngestResult:
     """Resolve normalised DOIs; DOIs with a record already are not fetched unless `refresh`.
+
+    `timeout` bounds each response as a whole; `per_doi` the seconds one DOI may spend on its
+    requests, retries and backoff (waiting for its turn behind other DOIs is not counted).
 
     `curated`: sources.yml by DOI (`curated_sources`), read here when not given; a sources.yml
     that cannot be read raises SourcesError before any request is sent.
@@ -322,7 +328,9 @@ def ingest(
 
     with Client(mailto=mailto, timeout=timeout, tries=tries, backoff=backoff) as client:
         if todo:
-            head = _safe_resolve(client, todo[0], data_dir, curated.get(todo[0]), use_openalex)
+            head = _safe_resolve(
+                client, todo[0], data_dir, curated.get(todo[0]), use_openalex, per_doi
+            )
             if head.connect_failed:
                 result.offline = True
                 result.offline_reason = head.errors[0] if head.errors else None
@@ -331,8 +339,14 @@ def ingest(
                 with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
                     futures = [
                         pool.submit(
-                            _safe_resolve, client, d, data_dir, curated.get(d), use_openalex
-                        )
+                            _safe_resolve,
+                            client,
+                            d,
+                            data_dir,
+                            curated.get(d),
+                            use_openalex,
+                            per_doi,
+                        )  # fmt: skip
                         for d in todo[1:]
                     ]
                     for future in as_completed(futures):

@@ -15,11 +15,18 @@ Hosts and routes (service names in brackets, as `add()`, `hits` and the measurem
 
 `limits={"crossref": (rate, interval, in flight)}` is advertised on every response of that host
 (404s included), as Crossref does; doi.org advertises nothing unless given limits of its own.
+
+Hostile answers, for the tests that prove ingest survives them: a body sent `repeat` times (50 MB
+without holding 50 MB), with or without a Content-Length; a gzip bomb (a compressed `body` with
+`Content-Encoding: gzip`); a response dripped a byte at a time (`drip` seconds apart, from the
+status line or from the body); a redirect anywhere (`Canned(302, headers={"Location": ...})`, or
+`redirect_doi()` for doi.org's). Every loop is bounded: a drip stops after `MAX_DRIP` seconds.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +45,7 @@ NOT_FOUND = {
     "doi.org": (b"<html><title>Error: DOI Not Found</title></html>", "text/html;charset=utf-8"),
 }  # fmt: skip
 MAX_DELAY = 5.0  # a handler never sleeps longer than this, so the server always stops promptly
+MAX_DRIP = 30.0  # a dripped response is abandoned after this long
 
 
 def work_list(items: list[dict[str, Any]]) -> bytes:
@@ -60,13 +68,22 @@ def work_list(items: list[dict[str, Any]]) -> bytes:
 
 @dataclass
 class Canned:
-    """One response. `delay` seconds pass before it is sent (to provoke client timeouts)."""
+    """One response. `delay` seconds pass before it is sent (to provoke client timeouts).
+
+    `repeat`: the body is sent that many times over; `length`: send a Content-Length (else the
+    body ends when the connection closes); `drip`: seconds between single bytes, from the body
+    on, or from the status line on when `drip_headers`.
+    """
 
     status: int = 200
     body: bytes = b"{}"
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    repeat: int = 1
+    length: bool = True
+    drip: float = 0.0
+    drip_headers: bool = False
 
 
 @dataclass
@@ -84,6 +101,11 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up (it gave up on a drip, refused a flood) is not news."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class StandIn:
     """`with StandIn(limits={"crossref": (20, 1.0, 3)}) as s: s.add("crossref", doi, Canned(...))`."""
@@ -96,6 +118,7 @@ class StandIn:
         self._lock = threading.Lock()
         self._servers: dict[str, _Server] = {}
         self.bases: dict[str, str] = {}
+        self.redirects: dict[str, str] = {}
 
     # ------------------------------------------------------------ set-up
 
@@ -106,6 +129,10 @@ class StandIn:
         by Crossref's transform endpoint) or `openalex`.
         """
         self.scripts[(service, doi.lower())] = list(responses)
+
+    def redirect_doi(self, doi: str, location: str) -> None:
+        """doi.org answers `doi` with a 302 to `location` (instead of Crossref's transform)."""
+        self.redirects[doi.lower()] = location
 
     @property
     def base(self) -> str:
@@ -182,6 +209,8 @@ class StandIn:
             return script.pop(0) if len(script) > 1 else script[0]
 
     def _answer(self, service: str, doi: str) -> Canned:
+        if service == "doi.org" and doi in self.redirects:
+            return Canned(302, b"", "text/html", {"Location": self.redirects[doi]})
         if service == "doi.org" and ("doi.org", doi) in self.scripts:
             location = f"{self.bases[CROSSREF]}/v1/works/{quote(doi, safe='')}/transform"
             return Canned(302, b"", "text/html;charset=utf-8", {"Location": location})
@@ -218,15 +247,37 @@ class StandIn:
                 "x-rate-limit-interval": f"{limit[1]:g}s",
                 "x-concurrency-limit": str(limit[2]),
             }
+        if canned.length:
+            headers["Content-Length"] = str(len(canned.body) * canned.repeat)
+        else:
+            headers["Connection"] = "close"
+            req.close_connection = True
+        head = f"HTTP/1.1 {canned.status} {req.responses.get(canned.status, ('',))[0]}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
         try:
-            req.send_response(canned.status)
-            for key, value in headers.items():
-                req.send_header(key, value)
-            req.send_header("Content-Length", str(len(canned.body)))
-            req.end_headers()
-            req.wfile.write(canned.body)
-        except OSError:  # the client gave up (timeout) and closed the connection
-            pass
+            if canned.drip and canned.drip_headers:
+                self._drip(req, head.encode() + canned.body, canned.drip)
+                return
+            req.wfile.write(head.encode())
+            if canned.drip:
+                self._drip(req, canned.body, canned.drip)
+                return
+            for _ in range(canned.repeat):
+                req.wfile.write(canned.body)
+        except OSError:  # the client gave up (timeout, too large) and closed the connection
+            req.close_connection = True
+
+    @staticmethod
+    def _drip(req: BaseHTTPRequestHandler, data: bytes, pause: float) -> None:
+        """Send data a byte at a time, `pause` seconds apart, for at most MAX_DRIP seconds."""
+        req.close_connection = True
+        stop = time.monotonic() + MAX_DRIP
+        for i in range(len(data)):
+            if time.monotonic() > stop:
+                return
+            req.wfile.write(data[i : i + 1])
+            req.wfile.flush()
+            time.sleep(pause)
 
     # ------------------------------------------------------------ measurements
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -20,7 +21,9 @@ import sqlite_utils
 from . import __version__
 from .cache import BuildCache, DataFile, scan
 from .doi import doi_url
+from .history import load_history
 from .loader import Problem, load_data, read_article, read_records
+from .markup import text_only
 from .schema import (
     DERIVED,
     FTS,
@@ -57,6 +60,11 @@ FETCHED_ONLY_FIELDS = (
     "retrieved_at",
     "fetched_from",
 )
+# Source fields that are text, never markup: tags in them (JATS from Crossref, HTML pasted by hand)
+# are dropped when the database is built, and entities are left as written (`&lt;` is not made `<`),
+# so no JSON the website reads carries markup that came from a record.
+PLAIN_TEXT_FIELDS = ("title", "journal", "publisher", "abstract")
+_TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
 
 
 class BuildError(Exception):
@@ -94,7 +102,7 @@ def load_fetched(data_dir: Path) -> tuple[dict[str, dict[str, Any]], list[Proble
         if not isinstance(rec, dict) or not isinstance(rec.get("doi"), str):
             problems.append(Problem(rel, 1, "doi", "a fetched record needs a doi"))
             continue
-        records[rec["doi"].lower()] = rec
+        records[rec["doi"].lower()] = text_only(rec)  # fetched text never brings markup
     return records, problems
 
 
@@ -117,6 +125,13 @@ def _leads(ours: list[str], theirs: Any, row: dict[str, Any]) -> bool:
     )
 
 
+def plain_text(value: Any) -> Any:
+    """A text field without markup tags (spaces tidied); anything else as it is."""
+    if not isinstance(value, str) or "<" not in value:
+        return value
+    return " ".join(_TAG_RE.sub("", value).split()) or None
+
+
 def merge_fetched(
     source: dict[str, Any], fetched: dict[str, Any] | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -127,7 +142,7 @@ def merge_fetched(
         return row, discrepancies
     origin = ", ".join(fetched.get("fetched_from") or []) or None
     for key in COMPARED_FIELDS:
-        theirs = fetched.get(key)
+        theirs = plain_text(fetched.get(key)) if key in PLAIN_TEXT_FIELDS else fetched.get(key)
         if theirs in (None, "", []):
             continue
         ours = row.get(key)
@@ -237,13 +252,23 @@ def _surname(full: str) -> str:
     return bits[-1] if bits else ""
 
 
+SHORT_TITLE_WORDS = 6  # a short citation of a study with no known authors quotes its title this far
+
+
 def format_short_citation(src: dict[str, Any]) -> str:
     """`Aso et al. 2021`, `Felson and Hill 2001`, `Felson 2007`: how a reader names a study in a
     sentence. Only the leading authors known (`authors_complete` false) reads `et al.`; no authors:
-    the journal and year; nothing known: the DOI."""
+    the title's first words and the year, else the journal and year; nothing known: the DOI."""
     names = [_surname(a) for a in src.get("authors") or [] if a.strip()]
     more = src.get("authors_complete") == 0  # False from YAML, 0 from a row
-    if not names:
+    title = (src.get("title") or "").split()
+    if not names and title:  # a reader knows a paper by its title before its journal
+        who = (
+            "“"
+            + " ".join(title[:SHORT_TITLE_WORDS])
+            + ("…”" if len(title) > SHORT_TITLE_WORDS else "”")
+        )
+    elif not names:
         who = src.get("journal") or ""
     elif len(names) >= 3 or (more and names):
         who = f"{names[0]} et al."
@@ -279,6 +304,9 @@ def _source_rows(
             {k: v for k, v in src.items() if k != "_line"}, fetched.get(src["doi"])
         )
         discrepancies += diffs
+        for key in PLAIN_TEXT_FIELDS:
+            if key in row:
+                row[key] = plain_text(row[key])
         row.setdefault("url", doi_url(row["doi"]))
         row["citation"] = format_citation(row)
         row["short_citation"] = format_short_citation(row)
@@ -481,6 +509,9 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
             "where claims.question = questions.id)"
         )
         _insert(conn, "faq", _faq_rows(kb))
+        history = load_history(data_dir, cache.folder, db_path.name)
+        conn.execute("delete from history")
+        _insert(conn, "history", history.rows)
         conn.execute("commit")
         if changed is None:
             ensure_fts(db)
@@ -493,6 +524,8 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "kb_version": __version__,
             "counts": json.dumps(counts),
+            "history": history.status,
+            "history_commit": history.commit,
         }
         with conn:
             _insert(conn, "build_info", [{"key": k, "value": v} for k, v in info.items()])

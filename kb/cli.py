@@ -68,10 +68,13 @@ def cli() -> None:
     \b
     Typical use:
       kb ingest --all        fetch every source's metadata into data/fetched/
+      kb add 10.1186/s13075-021-02422-0   add a work to data/sources.yml from its metadata
       kb validate            check data/ without building
       kb build               build kb.db from data/
       kb search "weight-bearing pain"
       kb check draft.md      fact-check an article draft
+      kb impact --since 2026-01-01   what a retraction or a changed claim breaks
+      kb stale --days 180    claims whose evidence nobody has checked lately
       kb serve               build if needed and browse at http://127.0.0.1:8001
     """
 
@@ -173,12 +176,18 @@ def check_cmd(file, db_path: Path, fmt: str) -> None:
       kb check draft.md
       kb check - --format json < draft.txt
     """
-    from .factcheck import check_text, render_markdown, render_text
+    from .factcheck import MAX_DRAFT_CHARS, check_text
+    from .render import render_markdown, render_text
 
     try:
         if not db_path.exists():
             raise click.ClickException(f"{db_path} not found: run `kb build` first")
-        text = file.read()
+        text = file.read(MAX_DRAFT_CHARS + 1)  # never more: `kb check /dev/zero` ends here
+        if len(text) > MAX_DRAFT_CHARS:
+            raise click.ClickException(
+                f"{file.name} is longer than {MAX_DRAFT_CHARS:,} characters: split it and check "
+                "each part"
+            )
         report = check_text(sqlite_utils.Database(db_path), text)
     except click.ClickException as exc:
         exc.show()
@@ -193,6 +202,80 @@ def check_cmd(file, db_path: Path, fmt: str) -> None:
     else:
         click.echo(render_text(report, colour=sys.stdout.isatty()))
     sys.exit(1 if report.flagged else 0)
+
+
+@cli.command(name="impact")
+@DATA_OPTION
+@DB_OPTION
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+    help="Only what happened on or after this date (notices by their date, claims by their git history).",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the alerts as JSON.")
+def impact_cmd(data_dir: Path, db_path: Path, since, as_json: bool) -> None:
+    """List what a retraction, a correction or a changed claim breaks, and what to do.
+
+    For every source with a retraction, expression of concern or correction, every claim that is
+    disputed or withdrawn and (with --since) every claim changed since the date: the FAQ answers,
+    article statements and reference lists that rest on it. Builds the database first if data/
+    changed. Exit code 0 when nothing needs action, 1 when some page does (so it can run on a
+    schedule), 2 on errors.
+
+    \b
+    Examples:
+      kb impact
+      kb impact --since 2026-01-01 --json
+    """
+    from .impact import impact, render_text
+    from .serve import ensure_built
+
+    _checked(lambda: ensure_built(data_dir, db_path))
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        alerts = impact(conn, since.date() if since else None)
+    finally:
+        conn.close()
+    if as_json:
+        doc = {"since": since.date().isoformat() if since else None,
+               "alerts": [a.to_dict() for a in alerts]}  # fmt: skip
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(alerts))
+    sys.exit(1 if any(a.needs_action for a in alerts) else 0)
+
+
+@cli.command(name="stale")
+@DATA_OPTION
+@DB_OPTION
+@click.option(
+    "--days", default=365, show_default=True, type=click.IntRange(min=1),
+    help="A claim is stale when it, or its source's notices, were last checked longer ago than this.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def stale_cmd(data_dir: Path, db_path: Path, days: int, as_json: bool) -> None:
+    """Report claims whose evidence has gone unchecked.
+
+    Three lists: claims whose source was never checked for retractions and corrections (no record
+    from `kb ingest`), whose source's notices were last fetched more than DAYS ago, and claims not
+    re-verified (curated or changed, by their git history) for DAYS. Builds the database first if
+    data/ changed. Exit code 0 when nothing is stale, 1 when something is.
+
+    \b
+    Examples:
+      kb stale
+      kb stale --days 180 --json
+    """
+    from .serve import ensure_built
+    from .staleness import render_text, staleness
+
+    _checked(lambda: ensure_built(data_dir, db_path))
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        report = staleness(conn, days)
+    finally:
+        conn.close()
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report))
+    sys.exit(1 if report.total else 0)
 
 
 @cli.command(name="serve")
@@ -230,6 +313,57 @@ def serve_cmd(
 from ingest.command import ingest_cmd  # noqa: E402 - the network side lives in its own package
 
 cli.add_command(ingest_cmd)
+
+
+@cli.command(name="add")
+@click.argument("dois", nargs=-1, required=True)
+@click.option(
+    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default="data",
+    show_default=True, help="Folder of curated data: records go to DATA/fetched/, sources to DATA/sources.yml.",
+)  # fmt: skip
+@click.option(
+    "--mailto", envvar="KB_MAILTO", metavar="ADDRESS",
+    help="Contact address sent to Crossref and OpenAlex (polite pool). Default: $KB_MAILTO.",
+)  # fmt: skip
+@click.option(
+    "--timeout", default=30.0, show_default=True, help="Seconds to wait for one response."
+)
+@click.option(
+    "--tries", default=4, show_default=True, help="Attempts per request before giving up."
+)
+def add_cmd(
+    dois: tuple[str, ...], data_dir: Path, mailto: str | None, timeout: float, tries: int
+) -> None:
+    """Add works to data/sources.yml from their fetched metadata, and say what is left to fill in.
+
+    Each DOI is resolved as `kb ingest` does (Crossref, doi.org, OpenAlex; paced, retried, the raw
+    answers kept under data/fetched/), then a source record is appended to sources.yml with the
+    fields the services gave, `metadata_origin` naming the service and `metadata_page` the address
+    asked. Nothing is invented, and the file's comments and order are kept (the record is appended
+    as text, and checked as `kb validate` would before the file is replaced). A DOI already in
+    sources.yml is reported and not added again; a DOI that could not be fetched adds nothing.
+
+    Exit code 0 when every DOI is in sources.yml afterwards, 1 when some could not be fetched,
+    2 on a usage error or a sources.yml that cannot be read.
+
+    \b
+    Examples:
+      kb add 10.1186/s13075-021-02422-0 --mailto you@example.org
+      kb add doi:10.1002/jor.1100150407 https://doi.org/10.1038/srep16696
+    """
+    from ingest.add import AddError, add, render_text
+    from ingest.command import DataError
+    from ingest.run import SourcesError
+    from kb.doi import InvalidDOI
+
+    try:
+        result = add(list(dois), data_dir, mailto=mailto, timeout=timeout, tries=tries)
+    except (SourcesError, AddError) as exc:
+        raise DataError(str(exc)) from exc
+    except InvalidDOI as exc:
+        raise click.BadParameter(str(exc), param_hint="DOI") from exc
+    click.echo(render_text(result))
+    sys.exit(result.exit_code)
 
 
 if __name__ == "__main__":

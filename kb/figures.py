@@ -23,19 +23,26 @@ _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 
 _WORD = "|".join(sorted([*_SMALL, *_TENS], key=len, reverse=True))
 _WORD_NUM = (
-    rf"(?:{_WORD})(?:[-\s](?:{_WORD}))?"
+    rf"(?:(?:{_WORD})(?:[-\s](?:{_WORD}))?|a(?=\s+(?:hundred|thousand)\b))"
     rf"(?:\s+(?:hundred|thousand|million)(?:\s+(?:and\s+)?(?:{_WORD})(?:[-\s](?:{_WORD}))?)?)?"
 )
 _DIGIT_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 NUMBER_RE = re.compile(
-    rf"(?<![\w.,/\-])(?:{_DIGIT_NUM})(?![\w/]|[.,]\d)|\b(?:{_WORD_NUM})(?:\b|(?=fold\b))",
+    rf"(?<![\w.,/])(?<![A-Za-z_]-)(?:{_DIGIT_NUM})(?![\w/]|[.,]\d)|\b(?:{_WORD_NUM})(?:\b|(?=fold\b))",
     re.IGNORECASE,
 )
 _FRACTIONS = {"third": 100 / 3, "thirds": 200 / 3, "quarter": 25.0, "quarters": 75.0,
               "fifth": 20.0, "half": 50.0}  # fmt: skip
 FRACTION_RE = re.compile(
     r"\b(?:(?:one|a)[-\s](?P<one>third|quarter|fifth)|two[-\s](?P<two>thirds)|"
-    r"three[-\s](?P<three>quarters)|(?P<half>half)(?=\s+of\b))\b",
+    r"three[-\s](?P<three>quarters)|(?P<half>half)(?![-\w]))\b",
+    re.IGNORECASE,
+)
+# a ratio in words: "one in six", "three in four", "two out of every three" (a share, in per cent)
+_RATIO_WORDS = "|".join(sorted(_SMALL, key=len, reverse=True))
+RATIO_RE = re.compile(
+    rf"\b(?P<a>{_RATIO_WORDS}|\d{{1,2}})\s+(?:in|out\s+of)\s+(?:every\s+)?"
+    rf"(?P<b>{_RATIO_WORDS}|\d{{1,2}})\b(?!\s*(?:%|per\s?cent))",
     re.IGNORECASE,
 )
 _CI_AFTER = re.compile(r"\s*(?:%|per\s?cent)?\s*(?:CI\b|confidence|credible)", re.IGNORECASE)
@@ -74,14 +81,23 @@ _TIME_AFTER = re.compile(
 )
 _OF_THE = re.compile(r"\s+of\s+(?:the\s+|these\s+|those\s+|all\s+)?", re.IGNORECASE)
 _DOSE_AFTER = re.compile(
-    r"\s*(?P<u>IU|mg|µg|mcg|ml|mL|kg|g)(?P<per>\s*(?:/\s*d(?:ay)?|per\s+day|daily|a\s+day))?\b"
+    r"\s*(?P<u>IU|mg|µg|mcg|ml|mL|kg|g|units?)(?P<per>\s*(?:/\s*d(?:ay)?|per\s+day|daily|a\s+day))?\b"
 )
 _SIZE_AFTER = re.compile(r"\s*(?P<u>mm³|mm3|cm³|cm3|mm²|mm2|mm|cm)(?![\w])")
 _SOMEDAY_BEFORE = re.compile(
     r"(?:\b(?:may|might|could|can|will|would|should|must)\s+|^\s*|[.!?]\s+)$", re.IGNORECASE
 )
 _AGE_AFTER = re.compile(r"\s+(?:old|of\s+age)\b", re.IGNORECASE)
-_AGE_BEFORE = re.compile(r"\b(?:aged|age(?:d)?(?:\s+(?:of|was|is))?)\s*$", re.IGNORECASE)
+_AGE_BEFORE = re.compile(
+    r"\b(?:aged|age(?:d)?(?:\s+(?:of|was|is))?|(?:mean|average)\s+age\s*(?:of|was|is|:|=)?)\s*$",
+    re.IGNORECASE,
+)
+_OF_WHOM_AFTER = re.compile(r"\s+of\s+(?:whom|them)\b", re.IGNORECASE)
+_N_BEFORE = re.compile(r"(?<![A-Za-z])[nN]\s*[=:]\s*$")  # "n = 90": a sample size
+_CI_BEFORE = re.compile(
+    r"(?:\bCI|confidence\s+interval|credible\s+interval)\s*[:,]?\s*(?:of\s+|from\s+)?$",
+    re.IGNORECASE,
+)
 _RANGE_JOIN = re.compile(
     r"\s*(?:%|per\s?cent)?(?:\s*[–—]\s*|-(?=\s*\d)|-?\s+to\s+|\s+and\s+)", re.IGNORECASE
 )
@@ -94,12 +110,13 @@ _HEDGE_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _MEASURE_BEFORE = re.compile(
-    r"(?P<m>Dice(?:\s+(?:coefficient|score|similarity))?|R²|R\^?2|r²|adjusted\s+OR|OR|odds\s+ratio|"
+    r"(?<![A-Za-z0-9])(?P<m>Dice(?:\s+(?:coefficient|score|similarity))?|R²|R\^?2|r²|R-?\s?squared|adjusted\s+OR|OR|odds\s+ratio|"
     r"HR|hazard\s+ratio|RR|relative\s+risk|(?:(?:regression|beta|β)\s+)?coefficient|β|beta|B|p|P)"
     r"(?:\s+(?:of|was|=|:)|\s*[=:<>≤≥])?\s*(?P<cmp>[<>≤≥])?\s*$"
 )
 _MEASURE_UNITS = {
     "dice": "dice", "r²": "r_squared", "r2": "r_squared", "r^2": "r_squared", "or": "odds_ratio",
+    "r-squared": "r_squared", "r squared": "r_squared", "rsquared": "r_squared",
     "adjusted or": "odds_ratio", "odds ratio": "odds_ratio", "hr": "hazard_ratio",
     "hazard ratio": "hazard_ratio", "rr": "relative_risk", "relative risk": "relative_risk",
     "β": "regression_coefficient", "beta": "regression_coefficient", "b": "regression_coefficient",
@@ -175,6 +192,19 @@ def _mask(text: str) -> str:
     return _MASK_RE.sub(lambda m: " " * len(m.group()), text)
 
 
+def _measure_named(mb: re.Match) -> bool:
+    """A single letter (B, p) names a measure only with `=`, `<`, `:` or "of" after it: "vitamin B 12"
+    is a name, "B = 0.11" a coefficient."""
+    if len(mb.group("m")) > 1:
+        return True
+    return bool(re.search(r"[=:<>≤≥]|\b(?:of|was)\b", mb.group()[len(mb.group("m")) :]))
+
+
+def _negative_at(masked: str, start: int) -> bool:
+    """A minus sign (hyphen or −) right before a number, itself after a space or a bracket."""
+    return start > 0 and masked[start - 1] in "−-" and (start < 2 or masked[start - 2] in " (:=")
+
+
 def _is_year(raw: str, value: float) -> bool:
     return raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2099
 
@@ -189,16 +219,22 @@ def extract_figures(text: str) -> list[Figure]:
         a = nums[i]
         a_val, a_dec = parse_number(a.group())
         start, end = a.start(), a.end()
+        if _negative_at(masked, start):
+            start, a_val = start - 1, -a_val
         low = high = None
         consumed = 1
         # a range: "14–30", "14% to 30%", "two to five", "between 14 and 30"
         if i + 1 < len(nums):
             join = _RANGE_JOIN.match(masked, end)
             b = nums[i + 1]
-            if join and join.end() == b.start():
+            b_sign = 1
+            if join and join.end() + 1 == b.start() and _negative_at(masked, b.start()):
+                b_sign = -1  # "-4244.7 to -36.1"
+            if join and join.end() == b.start() - (b_sign < 0):
                 is_and = join.group().strip().lower().endswith("and")
                 if not is_and or _BETWEEN_BEFORE.search(masked[max(0, start - 12) : start]):
                     b_val, b_dec = parse_number(b.group())
+                    b_val *= b_sign
                     if b_val > a_val:
                         low, high, end, consumed = a_val, b_val, b.end(), 2
                         a_dec = max(a_dec, b_dec)
@@ -218,7 +254,12 @@ def extract_figures(text: str) -> list[Figure]:
         if _CI_AFTER.match(masked, end) and a_val in (90, 95, 99):
             i += consumed
             continue
-        if m := _PERCENT_AFTER.match(masked, end):
+        if low is not None and _CI_BEFORE.search(before.rstrip("−-")):
+            kind, unit, m = "ci", "ci", None  # the bounds of a confidence interval
+        elif _N_BEFORE.search(before) and low is None:
+            kind, unit, m = "count", "people", None
+            start = start - len(before) + _N_BEFORE.search(before).start()
+        elif m := _PERCENT_AFTER.match(masked, end):
             kind, unit = "percent", "%"
         elif m := _MULT_AFTER.match(masked, end):
             kind, unit = "multiplier", "×"
@@ -239,10 +280,15 @@ def extract_figures(text: str) -> list[Figure]:
             kind, unit = "time", _TIME_UNITS[m.group("u").lower().rstrip("s")]
         elif m := _DOSE_AFTER.match(masked, end):
             kind = "dose"
-            unit = m.group("u").replace("mcg", "µg") + ("/day" if m.group("per") else "")
+            u = (
+                "IU"
+                if m.group("u").lower().startswith("unit")
+                else m.group("u").replace("mcg", "µg")
+            )
+            unit = u + ("/day" if m.group("per") else "")
         elif m := _SIZE_AFTER.match(masked, end):
             kind, unit = "measure", m.group("u").replace("3", "³").replace("2", "²")
-        elif (mb := _MEASURE_BEFORE.search(before)) and not spelled:
+        elif (mb := _MEASURE_BEFORE.search(before)) and not spelled and _measure_named(mb):
             key = re.sub(r"\s+", " ", mb.group("m")).lower()
             key = "dice" if key.startswith("dice") else key
             kind, unit = "measure", _MEASURE_UNITS.get(key, key)
@@ -274,6 +320,10 @@ def extract_figures(text: str) -> list[Figure]:
             noun = m.group("u").lower()
             kind, unit = "count", _COUNT_NOUNS.get(noun, _COUNT_NOUNS.get(noun.rstrip("s"), noun))
             m = None
+        elif m := _OF_WHOM_AFTER.match(masked, end):
+            kind, unit, m = "count", "people", None  # "401 people, 351 of whom had pain"
+        elif _AGE_BEFORE.search(before) and low is None and not _is_year(raw, a_val):
+            kind, unit, m = "age", "years", None  # "aged 63", "a mean age of 54"
         elif _is_year(raw, a_val) and low is None:
             kind, unit, m = "year", "year", None
         if kind is None:
@@ -289,12 +339,7 @@ def extract_figures(text: str) -> list[Figure]:
             word = re.sub(r"\s+", " ", h.group("h")).lower()
             qualifier = _HEDGES.get(word)
             start = start - (min(start, 30) - h.start())
-        if low is not None:
-            value = None
-        else:
-            value = a_val
-            if start > 0 and masked[start - 1] in "−-" and (start < 2 or masked[start - 2] in " ("):
-                start, value = start - 1, -a_val
+        value = None if low is not None else a_val
         figures.append(
             Figure(text[start:end], start, end, kind, unit, value, low, high, qualifier, a_dec,
                    spelled)
@@ -313,6 +358,21 @@ def extract_figures(text: str) -> list[Figure]:
             Figure(text[start : fm.end()], start, fm.end(), "percent", "%", _FRACTIONS[word],
                    qualifier=qualifier or "about", spelled=True)
         )  # fmt: skip
+    for rm in RATIO_RE.finditer(masked):
+        overlap = [f for f in figures if f.start < rm.end() and rm.start() < f.end]
+        a_val, b_val = parse_number(rm.group("a"))[0], parse_number(rm.group("b"))[0]
+        if any(f.kind != "count" for f in overlap) or not 0 < a_val < b_val:
+            continue
+        figures = [f for f in figures if f not in overlap]  # "three people" is the ratio's
+        start = rm.start()
+        h = _HEDGE_BEFORE.search(masked[max(0, start - 30) : start])
+        qualifier = _HEDGES.get(re.sub(r"\s+", " ", h.group("h")).lower()) if h else None
+        if h:
+            start = start - (min(start, 30) - h.start())
+        figures.append(
+            Figure(text[start : rm.end()], start, rm.end(), "percent", "%", 100 * a_val / b_val,
+                   qualifier=qualifier or "about", spelled=True)
+        )  # fmt: skip
     figures.sort(key=lambda f: f.start)
     return figures
 
@@ -324,3 +384,44 @@ def is_checkable(fig: Figure) -> bool:
     if fig.kind == "count" and fig.spelled and (fig.value or 0) < 10:
         return False
     return True
+
+
+# Anything that reads as a number: digits standing alone (not inside a name such as C2, T2 or
+# vitamin D3) and number words. What no figure covers is reported as not checked.
+_NUMBER_LIKE_RE = re.compile(
+    rf"(?<![\w.,\-])(?<![A-Za-z]-)\d(?:[\d,.]*\d)?(?![A-Za-z])|"
+    rf"\b(?:{_WORD}|hundreds?|thousands?|millions?|dozens?|half|halves|thirds?|quarters?|"
+    rf"fifths?|tenths?)\b",
+    re.IGNORECASE,
+)
+# "one" and "a" as idioms ("one of the", "one day", "no one"): a number only before a ratio
+_ONE_RATIO_AFTER = re.compile(r"\s+(?:in|out\s+of)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NumberLike:
+    text: str
+    start: int
+    end: int
+
+
+def number_like(text: str) -> list[NumberLike]:
+    """Every number-like expression, except years, confidence levels (the 95 of 95% CI), citation
+    markers, DOIs and URLs, and "one" used as a word rather than a number."""
+    masked = _mask(text)
+    out = []
+    for m in _NUMBER_LIKE_RE.finditer(masked):
+        raw = m.group()
+        if raw[0].isdigit():
+            try:
+                value, _ = parse_number(raw.rstrip(".,"))
+            except ValueError:
+                value = None
+            if value is not None and _is_year(raw, value):
+                continue
+            if value in (90, 95, 99) and _CI_AFTER.match(masked, m.end()):
+                continue
+        elif raw.lower() == "one" and not _ONE_RATIO_AFTER.match(masked, m.end()):
+            continue
+        out.append(NumberLike(raw, m.start(), m.end()))
+    return out

@@ -164,8 +164,36 @@ def _load(text: str | bytes) -> Any:
         loader.dispose()
 
 
+# Where an anchor (`&name`) or an alias (`*name`) could start a node; only then are events read.
+_ALIAS_HINT_RE = re.compile(r"(?:^|[\s\[{,])[&*][^\s,\[\]{}]")
+ALIAS_MESSAGE = (
+    "YAML anchors and aliases (&name, *name) are not allowed in curated data: write the value out"
+)
+
+
+def _alias_line(text: str | bytes) -> int | None:
+    """The line of the first anchor or alias in text, None when there is none.
+
+    Curated data needs neither, and aliases nested in aliases expand without bound (a few
+    hundred bytes can ask for gigabytes: "billion laughs"), so they are refused before any value
+    is built. A YAML error is left to the parse that follows, which reports it with its line.
+    """
+    probe = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if not _ALIAS_HINT_RE.search(probe):
+        return None
+    try:
+        for event in yaml.parse(probe, Loader=_BaseLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                return event.start_mark.line + 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def parse_yaml(text: str | bytes, path: str) -> tuple[Any, list[Problem]]:
     """Parse one YAML document; on a syntax error return (None, [problem with its line])."""
+    if (line := _alias_line(text)) is not None:
+        return None, [Problem(path, line, None, ALIAS_MESSAGE)]
     try:
         return _load(text), []
     except RecursionError:

@@ -44,7 +44,9 @@ _EXPANSIONS = {
     "bml": "bone marrow lesion", "bmls": "bone marrow lesions", "oa": "osteoarthritis",
     "oai": "osteoarthritis initiative", "mri": "magnetic resonance imaging",
     "tka": "total knee arthroplasty", "rct": "randomised controlled trial",
+    "fnih": "foundation for the national institutes of health",
 }  # fmt: skip
+TITLE_WORDS_KEPT = 0.9  # share of a printed title's words the recorded title must have
 _STOP = {"of", "the", "and", "in", "on", "for", "a", "an", "with", "to", "&", "from", "data"}
 
 
@@ -93,23 +95,67 @@ def _find_doi(text: str) -> str | None:
     return None
 
 
+_AUTHOR_YEAR_RE = re.compile(
+    r"^(?P<who>[^()]+?)\s*\((?P<year>(?:19|20)\d{2})[a-z]?\)[.,]?\s+(?P<rest>.+)$"
+)
+_QUOTED_TITLE_RE = re.compile(r"^[‘'\"“](?P<title>.+?)[’'\"”]\s*[,.]\s*(?P<journal>[^,.]+)")
+_LOOKS_LIKE_AUTHORS_RE = re.compile(
+    r"\bet\s+al\b|\b[A-Z]{1,3}(?:,|$)|\b[A-Z]\.(?:[A-Z]\.)*(?:,|\s+and\b|$)"
+)
+_VOLUME_RE = re.compile(r"^\(?(?:19|20)\d{2}\b|^\d")
+
+
+def _journal_name(text: str) -> str | None:
+    """`Arthritis Research & Therapy 23(1):35` -> `Arthritis Research & Therapy`."""
+    if _VOLUME_RE.match(text.strip()):
+        return None  # a year or a volume, no journal name
+    name = re.split(r"\s*,?\s+\(?\d", text.strip())[0].strip(" .;,")
+    return name or None
+
+
 def _parse_body(body: str) -> tuple[int | None, str | None, str | None]:
-    """(year, title, journal) from one printed reference, as far as they can be told apart."""
+    """(year, title, journal) from one printed reference in Vancouver (`Aso K, Walsh DA. Title.
+    Journal. 2021;23:35.`), author–year (`Aso K (2021) Title. Journal 23:35`) or Harvard
+    (`Aso, K. (2021) 'Title', Journal, 23, p. 35.`) style, as far as they can be told apart."""
     plain = _URL_RE.sub(" ", body).strip()
     years = [int(y) for y in re.findall(r"\((\d{4})\)", plain)] or [
         int(y) for y in _YEAR_RE.findall(plain)
     ]
     year = years[-1] if years else None
-    segments = [s.strip() for s in re.split(r"(?<![A-Z])\.\s+", plain) if s.strip()]
     title = journal = None
-    if segments and _AUTHORS_SEG_RE.match(segments[0].rstrip(".")) and len(segments) > 1:
-        title = segments[1]
-        if len(segments) > 2 and not re.match(r"^\(?\d", segments[2]):
-            journal = re.split(r"[.;]?\s*\(?(?:19|20)\d{2}", segments[2])[0].strip(" .;")
-    elif segments:
-        title = re.split(r"\s*\((?:19|20)\d{2}\)", segments[0])[0]
+    if m := _AUTHOR_YEAR_RE.match(plain):
+        year = int(m.group("year"))
+        rest = m.group("rest").strip()
+        if q := _QUOTED_TITLE_RE.match(rest):
+            title, journal = q.group("title"), _journal_name(q.group("journal"))
+        else:
+            segs = [x.strip() for x in re.split(r"\.\s+", rest) if x.strip()]
+            if _LOOKS_LIKE_AUTHORS_RE.search(m.group("who")):
+                title = segs[0] if segs else None
+                journal = _journal_name(segs[1]) if len(segs) > 1 else None
+            else:  # no authors: the title stands before the year
+                title, journal = m.group("who"), _journal_name(segs[0]) if segs else None
+            if len(segs) == 1 and re.search(r"\d+\s*\(\d+\)|\d+:\d+", segs[0]):
+                title, journal = None, _journal_name(segs[0])  # `Wood DS (2023) Journal 481:1543`
+    else:
+        segs = [x.strip() for x in re.split(r"\.\s+", plain) if x.strip()]
+        authors = bool(segs) and bool(
+            _AUTHORS_SEG_RE.match(segs[0].rstrip("."))
+            or re.search(r"\bet\s+al$", segs[0].rstrip("."))
+        )
+        if authors:
+            segs = segs[1:]
+        at = next((i for i, x in enumerate(segs) if _VOLUME_RE.match(x)), len(segs))
+        if at >= 2:
+            title, journal = segs[at - 2], _journal_name(segs[at - 1])
+        elif at == 1 and authors:  # `Nairn LN, et al. Knee Surg Sports Traumatol Arthrosc. 2021`
+            journal = _journal_name(segs[0])
+        elif segs:
+            title = segs[0]
+            if len(segs) > 1 and not _VOLUME_RE.match(segs[1]):
+                journal = _journal_name(segs[1])
     if title:
-        title = re.sub(r"\s*\([^)]*\)\s*$", "", title).strip(" .")
+        title = re.sub(r"\s*\([^)]*\)\s*$", "", title.strip(" .")).strip(" .")
     return year, title or None, journal or None
 
 
@@ -124,17 +170,27 @@ def parse_references(text: str) -> list[Reference]:
         if _REF_HEADING_RE.match(line):
             in_section = True
             continue
+        if in_section and re.match(r"^\s*#{1,6}\s", line):
+            in_section = False  # the next Markdown heading ends the list
         m = _REF_LINE_RE.match(line.rstrip("\r\n"))
-        if not m or not (m.group("num") or m.group("br")):
+        if not m:
             continue
         body = m.group("body")
         doi = _find_doi(line)
-        if not doi and not (in_section and _YEAR_RE.search(body)):
+        numbered = bool(m.group("num") or m.group("br"))
+        if numbered and not doi and not (in_section and _YEAR_RE.search(body)):
+            continue
+        if not numbered and not (
+            in_section
+            and (doi or (_YEAR_RE.search(body) and _LOOKS_LIKE_AUTHORS_RE.search(body[:80])))
+        ):  # an unnumbered (author–year, Harvard) list: only under a References heading
             continue
         if m.group("br"):
             label, number = f"[{m.group('br')}]", int(m.group("br"))
-        else:
+        elif m.group("num"):
             label, number = f"{m.group('num')}.", int(m.group("num"))
+        else:
+            label, number = None, None
         year, title, journal = _parse_body(body)
         end = start + len(line.rstrip("\r\n"))
         refs.append(Reference(label, number, doi, line.strip(), start, end, year, title, journal))
@@ -223,7 +279,15 @@ def titles_agree(printed: str, recorded: str) -> bool:
     """Printed titles are often shortened: compare expanded content words, order-free."""
     a, b = _expand(printed), _expand(recorded)
     score = fuzz.token_set_ratio(a, b, processor=utils.default_process)
-    return score >= 60
+    # a shortened title keeps the recorded title's words: nearly every printed word is in it
+    theirs = {w[:5] for w in b.split() if w not in _STOP}
+    mine = [w for w in re.findall(r"[\w\-]+", printed.lower()) if w not in _STOP]
+    kept = (
+        sum(any(x[:5] in theirs for x in _EXPANSIONS.get(w, w).split()) for w in mine) / len(mine)
+        if mine
+        else 1.0
+    )  # an abbreviation is kept when any word of it is
+    return score >= 60 and kept >= TITLE_WORDS_KEPT
 
 
 def journals_agree(printed: str, recorded: str) -> bool:
@@ -256,7 +320,9 @@ def check_references(
     for ref in refs:
         src = sources.get(ref.doi or "")
         cited = ref.number in cited_numbers if has_markers else False
-        is_used = cited or (ref.doi in used)
+        first_author = _surnames(src.get("authors"))[:1] if src else []
+        named = any(m.surname.lower() in first_author for m in mentions)  # "Aso et al. (2020)"
+        is_used = cited or named or (ref.doi in used)
         if src is None:
             why = "no DOI found in this entry" if not ref.doi else "this DOI is not in the KB"
             results.append(RefResult(ref.label, ref.doi, "unresolved", note=why))

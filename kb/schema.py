@@ -94,6 +94,15 @@ TABLES: dict[str, dict] = {
         "columns": {"doi": str, "field": str, "curated": str, "fetched": str, "fetched_from": str},
         "foreign_keys": [("doi", "sources", "doi")],
     },
+    # Each claim's and source's changes, derived from the git history of data/ (kb.history).
+    "history": {
+        "pk": ("kind", "record_id", "seq"),
+        "columns": {
+            "kind": str, "record_id": str, "seq": int, "commit_id": str, "date": str,
+            "author": str, "reason": str, "change": str, "fields": str, "file": str,
+            "previous_file": str,
+        },
+    },
     "build_info": {
         "pk": "key",
         "columns": {"key": str, "value": str},
@@ -105,7 +114,7 @@ TABLES: dict[str, dict] = {
         "columns": {"term": str, "doc": int},
     },
 }  # fmt: skip
-DERIVED = ("build_info", "claim_terms")  # tables about the build, not curated content
+DERIVED = ("build_info", "claim_terms", "history")  # tables about the build, not curated content
 
 FTS: dict[str, list[str]] = {
     "claims": ["statement", "topic", "population", "unit", "excerpt", "notes"],
@@ -119,6 +128,7 @@ INDEXES: list[tuple[str, list[str]]] = [
     ("claims", ["question"]),
     ("article_statements", ["claim_id"]),
     ("faq_claims", ["claim_id"]),
+    ("history", ["date"]),
 ]
 
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 # Words that end with a full stop without ending a sentence.
@@ -16,8 +17,11 @@ _ABBREVIATIONS = {
     "vol", "pp", "ca", "etc", "mr", "mrs", "ms", "st", "jr", "sr", "ref", "refs", "ed", "eds",
     "inc", "ltd", "co", "resp", "sd", "min", "max", "mo", "yr", "yrs", "wk", "wks",
 }  # fmt: skip
-_BOUNDARY_RE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
-_LINE_MARKER_RE = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+•]\s+|\d+[.)]\s+(?!\[))*")
+# A run of closing punctuation, matched whole and only from its first character (the lookbehind and
+# the possessive quantifiers): no backtracking, so a run of 40,000 full stops costs one pass.
+_BOUNDARY_RE = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+(?=\s++[\"'“‘(\[]?[A-Z0-9])")
+_ABBREVIATION_TAIL = 24  # characters before a full stop that can hold an abbreviation or initial
+_LINE_MARKER_RE = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+•]\s+|\d+[.)/]\s+(?!\[))*")
 _CLAUSE_RE = re.compile(r";\s+|,\s+(?=(?:while|whereas|but)\s)")
 
 
@@ -30,7 +34,8 @@ class Span:
 
 
 def _ends_with_abbreviation(chunk: str) -> bool:
-    m = re.search(r"([A-Za-z][A-Za-z.]*)\.$", chunk.rstrip("\"'”’)]!?…"))
+    tail = chunk.rstrip("\"'”’)]!?…")[-_ABBREVIATION_TAIL:]
+    m = re.search(r"(?<![A-Za-z.])([A-Za-z][A-Za-z.]*)\.$", tail)
     if not m:
         return False
     word = m.group(1).lower()
@@ -59,7 +64,7 @@ def split_sentences(text: str) -> list[Span]:
         cut = 0
         pieces = []
         for m in _BOUNDARY_RE.finditer(body):
-            if _ends_with_abbreviation(body[cut : m.end()]):
+            if _ends_with_abbreviation(body[max(cut, m.end() - 2 * _ABBREVIATION_TAIL) : m.end()]):
                 continue
             pieces.append((cut, m.end()))
             cut = m.end()
@@ -77,17 +82,20 @@ def split_sentences(text: str) -> list[Span]:
 
 def split_clauses(text: str, span: Span, min_words: int = 6) -> list[Span]:
     """Split a sentence at `;` and `, while`/`, whereas`/`, but` when both sides are full clauses."""
+    # word starts, found once: counting the words on either side of a cut is then a bisection,
+    # so a long sentence with many semicolons stays linear
+    starts = [m.start() for m in re.finditer(r"\S+", span.text)]
     parts: list[Span] = []
-    cut = span.start
+    cut = 0  # offsets within span.text
     for m in _CLAUSE_RE.finditer(span.text):
-        left = text[cut : span.start + m.start() + 1]
-        right = span.text[m.end() :]
-        if len(left.split()) >= min_words and len(right.split()) >= min_words:
-            s, e = _trimmed(text, cut, span.start + m.start() + 1)
+        left = bisect_left(starts, m.start() + 1) - bisect_left(starts, cut)
+        right = len(starts) - bisect_left(starts, m.end())
+        if left >= min_words and right >= min_words:
+            s, e = _trimmed(text, span.start + cut, span.start + m.start() + 1)
             parts.append(Span(s, e, text[s:e]))
-            cut = span.start + m.end()
+            cut = m.end()
     if not parts:
         return [span]
-    s, e = _trimmed(text, cut, span.end)
+    s, e = _trimmed(text, span.start + cut, span.end)
     parts.append(Span(s, e, text[s:e]))
     return parts

@@ -24,12 +24,29 @@ COMPARTMENTS = (
     "medial tibiofemoral", "lateral tibiofemoral", "medial patellofemoral",
     "lateral patellofemoral", "patellofemoral", "tibiofemoral", "whole knee",
 )  # fmt: skip
-STUDY_DESIGNS = (
-    "systematic review", "narrative review", "randomised controlled trial", "cohort",
-    "cross-sectional", "secondary analysis", "methods validation", "case series", "laboratory",
-    "other",
+# What a claim is about: a short list, so the topic facet fits on a screen (docs/data-format.md).
+TOPICS = (
+    "prevalence", "pain", "progression", "treatment", "imaging", "biomarkers", "alignment",
+    "mechanism", "study-sample",
 )  # fmt: skip
-CERTAINTIES = ("high", "moderate", "low", "very low")
+CERTAINTIES = ("high", "moderate", "low", "very low")  # strongest first
+# The certainty rule, in one place: the study design sets where certainty starts. A curator may
+# rate a claim lower (a review of level IV studies, a 2nd-hand figure, a small sample: say why in
+# notes), never higher. "other" has no starting point.
+DESIGN_CERTAINTY = {
+    "randomised controlled trial": "high",
+    "systematic review": "high",  # of trials; lower it for reviews of observational or level IV studies
+    "cohort": "moderate",
+    "case-control": "low",
+    "cross-sectional": "low",
+    "secondary analysis": "low",
+    "case series": "low",
+    "narrative review": "very low",
+    "methods validation": "very low",
+    "laboratory": "very low",
+    "other": None,
+}
+STUDY_DESIGNS = tuple(DESIGN_CERTAINTY)
 QUALIFIERS = ("up to", "about", "at least", "more than", "less than")
 INTERVALS = ("range", "95% CI")
 ORIGINS = ("manual", "crossref", "openalex", "doi.org")
@@ -38,6 +55,7 @@ REFERENCE_VERDICTS = ("ok", "mismatch", "unresolved", "unused", "retracted", "mi
 EXCERPT_MAX_WORDS = 25
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 PARTIAL_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+PUBLIC_URL_RE = re.compile(r"^https?://[^\s/]+\.[^\s/]+(/\S*)?$")
 
 
 @dataclass(frozen=True)
@@ -75,7 +93,7 @@ SOURCE_FIELDS: dict[str, Field] = {
 CLAIM_FIELDS: dict[str, Field] = {
     "id": Field("id", required=True),
     "statement": Field("str", required=True),
-    "topic": Field("id", required=True),
+    "topic": Field("str", required=True, choices=TOPICS),
     "measure": Field("str", required=True, choices=MEASURES),
     "value": Field("number"),
     "value_low": Field("number"),
@@ -145,7 +163,7 @@ FAQ_FIELDS: dict[str, Field] = {
 QUESTION_FIELDS: dict[str, Field] = {
     "id": Field("id", required=True),
     "question": Field("str", required=True),
-    "topic": Field("id", required=True),
+    "topic": Field("str", required=True, choices=TOPICS),
     "disagreement": Field("str"),
 }
 
@@ -162,6 +180,21 @@ class KB:
     article_statements: list[dict[str, Any]] = field(default_factory=list)
     faq: list[dict[str, Any]] = field(default_factory=list)
     faq_claims: list[dict[str, Any]] = field(default_factory=list)
+
+
+def certainty_above_design(certainty: str | None, design: str | None) -> str | None:
+    """Why a claim's certainty is higher than its study design starts at, or None when it is not."""
+    start = DESIGN_CERTAINTY.get(design or "")
+    if not certainty or not start or certainty not in CERTAINTIES:
+        return None
+    if CERTAINTIES.index(certainty) < CERTAINTIES.index(start):
+        return f"{certainty!r} is higher than a {design} starts at ({start!r}); certainty may only be lowered"
+    return None
+
+
+def is_public_url(text: str) -> bool:
+    """An http(s) address a reader can open: provenance ends at a public page, never at a file of ours."""
+    return bool(PUBLIC_URL_RE.match(text.strip()))
 
 
 def _suggest(key: str, known: dict[str, Field]) -> str:
@@ -297,6 +330,11 @@ def check_sources(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pr
                     "manual metadata must say where it was read",
                 )
             )
+        elif row.get("metadata_origin") == "manual" and not is_public_url(row["metadata_page"]):
+            problems.append(
+                Problem(path, rec.line_of("metadata_page"), f"{label}.metadata_page",
+                        "must be the address (http or https) of the public page the metadata was read on")
+            )  # fmt: skip
         row["_line"] = rec.line
         rows.append(row)
     return rows, problems
@@ -354,6 +392,9 @@ def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pro
                 Problem(path, rec.line_of("excerpt"), f"{label}.excerpt",
                         f"an excerpt is a short quote: {len(excerpt.split())} words, at most {EXCERPT_MAX_WORDS}")
             )  # fmt: skip
+        too_high = certainty_above_design(row.get("certainty"), row.get("study_design"))
+        if too_high:
+            problems.append(Problem(path, rec.line_of("certainty"), f"{label}.certainty", too_high))
         status = row.get("status")
         if status == "deprecated" and not row.get("deprecated_reason"):
             problems.append(
@@ -375,6 +416,11 @@ def check_claims(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pro
                             "a verified claim needs it",
                         )
                     )
+            if "verified_against" in row and not is_public_url(row["verified_against"]):
+                problems.append(
+                    Problem(path, rec.line_of("verified_against"), f"{label}.verified_against",
+                            "must be the address (http or https) of the public page the figure was seen on")
+                )  # fmt: skip
         elif (
             status not in ("deprecated", "unverified")
             and "source_doi" not in row

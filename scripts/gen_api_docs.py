@@ -101,6 +101,15 @@ together: `update_status` null with `update_checked_at` set means none was found
 - Empty or unknown ids return `[]`, never an error. Arbitrary SQL, downloads, CSV streaming and
   `/-/databases.json` (it shows the file's path on the server) are refused on a public instance.
 
+## Alerts for curators (Atom)
+
+`GET /-/alerts.atom` (optionally `?since=YYYY-MM-DD`) is what `kb impact` lists, as an Atom 1.0 feed: one
+entry per source with a retraction, expression of concern or correction and per claim that is disputed,
+withdrawn or changed since the date. Each entry's `alternate` link is the source's or claim's page, its
+`related` links are every claim concerned and every FAQ answer, article statement and reference that rests
+on it, and its text content says what to do about each. Entry ids are stable (the page URL with the alert
+in the fragment); `updated` is the notice's or the change's date, or the build time when that is unknown.
+
 ## `faq`: one name, the query wins
 
 The FAQ query has the same name as the `faq` table. Datasette 0.65 answers `/kb/faq` and `/kb/faq.json`
@@ -137,6 +146,13 @@ ENDPOINTS = [
     ("A claim as Datasette stores it (every column)", "/kb/claims/{claim_id}.json?_shape=array",
      "Datasette's own row JSON; sources use `/kb/sources/<doi, tilde-encoded>.json`. Prefer the "
      "lookups above: their shape is part of the contract, Datasette's row JSON follows the table."),
+    ("The history of a claim or source", "/-/history.json?claim={claim_id}",
+     "`?source=<doi>` for a source. Derived by `kb build` from the git history of `data/` (never from "
+     "git at serve time): `events` oldest first, each with `date`, `change` (`added`, `changed`, "
+     "`moved` to another file, `removed`), `reason` (the commit message), `author` and `fields` "
+     "(`field`, `old`, `new`); `status_change` is the latest change of a claim's status, or null. "
+     "A build without its git history (from a tarball) answers `available: false` and no events. "
+     "An unknown id gives no events, never an error; neither or both parameters give `400`."),
     ("The FAQ as schema.org JSON-LD", "/-/faq.jsonld?article={article_id}",
      "An `FAQPage`: each `Question` has an `acceptedAnswer` citing `MedicalScholarlyArticle`s by DOI. "
      "Only the sources of claims with no `flag` are cited, and an answer resting on any flagged claim "

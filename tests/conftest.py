@@ -76,7 +76,7 @@ def start_kb_serve(workdir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{base}/-/versions.json", proc)
+        wait_for(f"{base}/-/health", proc)
     except Exception:
         stop(proc)
         raise

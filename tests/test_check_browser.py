@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 ARTICLE = Path(__file__).parent / "fixtures" / "articles" / "pain-and-location.txt"
-UNSUPPORTED = (
-    "Sixty-one per cent of patients were free of knee replacement ten years after subchondroplasty."
-)
+UNSUPPORTED = "Eating 40 grams of walnuts a day halved knee swelling within 12 weeks."
 VERDICTS = ("supported", "contradicted", "misattributed", "unverified", "unsupported")
 
 

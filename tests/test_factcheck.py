@@ -92,7 +92,10 @@ def test_offsets_are_exact_and_json_contract(db) -> None:
         assert set(data) == {"statements", "references", "summary"}
         for s in data["statements"]:
             assert set(s) == {"text", "start", "end", "figures", "verdict", "claim_id",
-                              "source_doi", "explanation"}  # fmt: skip
+                              "source_doi", "explanation", "unchecked"}  # fmt: skip
+            for u in s["unchecked"]:
+                assert set(u) == {"text", "start", "end", "why"}
+                assert text[u["start"] : u["end"]] == u["text"]
             assert text[s["start"] : s["end"]] == s["text"]
             for f in s["figures"]:
                 assert set(f) == {"text", "value", "low", "high", "unit", "kind"}

@@ -48,6 +48,14 @@ def crossref_work(doi: str, **changes: object) -> Canned:
     return Canned(body=json.dumps(body).encode())
 
 
+def openalex_work(doi: str) -> Canned:
+    """A recorded OpenAlex Work, as the answer about `doi` (for DOIs none recorded)."""
+    work = json.loads(
+        (FIXTURES / "openalex/works_doi_10.1371_journal.pone.0000030.json").read_text()
+    )
+    return Canned(body=json.dumps({**work, "doi": f"https://doi.org/{doi}"}).encode())
+
+
 def notice_work(notice_doi: str, *updates: dict) -> dict:
     """A Crossref notice work (a retraction, a correction...), shaped like the recorded works,
     whose `update-to` points at the works it updates."""
@@ -155,9 +163,7 @@ def test_429_with_retry_after_http_date(stand_in: StandIn, tmp_path: Path) -> No
     doi = "10.1038/srep16696"
     busy = recorded("openalex/error_429_10.1038_hdy.2013.26.html")
     busy.headers = {"Retry-After": email.utils.formatdate(time.time() + 2, usegmt=True)}
-    stand_in.add(
-        "openalex", doi, busy, recorded("openalex/works_doi_10.1371_journal.pone.0000030.json")
-    )
+    stand_in.add("openalex", doi, busy, openalex_work(doi))
     stand_in.add("crossref", doi, recorded("crossref/works_10.1038_srep16696.json"))
     result = ingest([doi], tmp_path, **FAST)
     assert result.outcomes[0].fetched_from == ["crossref", "openalex"]

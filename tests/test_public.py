@@ -165,10 +165,12 @@ def test_public_json_is_shareable_by_a_cdn_and_never_sniffed(public_server: str)
 
 
 def test_public_does_not_reveal_the_database_path(public_server: str) -> None:
-    for path in ("/-/databases.json", "/-/databases"):
+    for path in ("/-/databases.json", "/-/databases", "/-/versions.json", "/-/threads.json"):
         response = httpx.get(public_server + path, timeout=10)
         assert response.status_code == 403 and "kb.db" not in response.text, path
-    for path in ("/kb.json", "/-/metadata.json", "/-/settings.json", "/-/versions.json"):
+    health = httpx.get(f"{public_server}/-/health", timeout=10)
+    assert health.json()["ok"] is True and health.headers["cache-control"] == "no-store"
+    for path in ("/kb.json", "/-/metadata.json", "/-/settings.json"):
         response = httpx.get(public_server + path, timeout=10)
         assert response.status_code == 200 and "kb.db" not in response.text, path
 

@@ -89,6 +89,65 @@ def test_bad_doi_syntax(data_copy: Path, built: Path) -> None:
     assert_rejected(data_copy.parent, built, f"data/sources.yml:{line}", ".doi", "not a DOI")
 
 
+def test_a_verified_claim_must_name_a_public_page(data_copy: Path, built: Path) -> None:
+    # provenance ends at a page a reader can open, never at a file of ours
+    path = data_copy / "claims" / "zz-notes-file.yml"
+    path.write_text(
+        "- id: read-in-our-notes\n  statement: s\n  topic: pain\n  measure: count\n"
+        "  status: verified\n  source_doi: 10.1186/s13075-021-02422-0\n"
+        "  verified_against: shared/sources/DOSSIER.md [3]\n"
+        "  curated_on: 2026-11-24\n  curated_by: t\n"
+    )
+    err = assert_rejected(
+        data_copy.parent,
+        built,
+        "data/claims/zz-notes-file.yml:7: claims[read-in-our-notes].verified_against: "
+        "must be the address (http or https) of the public page the figure was seen on",
+    )
+    assert "1 problem(s) found" in err
+
+
+def test_manual_metadata_must_name_a_public_page(data_copy: Path, built: Path) -> None:
+    path = data_copy / "sources.yml"
+    old = next(line for line in path.read_text().splitlines() if "metadata_page: http" in line)
+    line = line_of(path, old)
+    replace_once(path, old, "  metadata_page: our reading notes, section [1]")
+    assert_rejected(
+        data_copy.parent,
+        built,
+        f"data/sources.yml:{line}:",
+        ".metadata_page: must be the address (http or https) of the public page the metadata was "
+        "read on",
+    )
+
+
+def test_a_topic_outside_the_vocabulary_is_named(data_copy: Path, built: Path) -> None:
+    path = first_claim_file(data_copy)
+    old = claim_line(path, "topic")
+    line = line_of(path, old)
+    replace_once(path, old, "  topic: knee-stuff")
+    assert_rejected(
+        data_copy.parent, built, f"data/claims/{path.name}:{line}:", ".topic:",
+        "'knee-stuff' is not one of: prevalence, pain, progression",
+    )  # fmt: skip
+
+
+def test_certainty_above_what_the_design_starts_at_is_refused(data_copy: Path, built: Path) -> None:
+    # a cross-sectional design starts at low: a curator may lower certainty, never raise it
+    path = data_copy / "claims" / "zz-raised.yml"
+    path.write_text(
+        "- id: raised-certainty\n  statement: s\n  topic: pain\n  measure: count\n"
+        "  study_design: cross-sectional\n  certainty: moderate\n  status: unverified\n"
+        "  notes: n\n  curated_on: 2026-11-24\n  curated_by: t\n"
+    )
+    err = assert_rejected(
+        data_copy.parent, built,
+        "data/claims/zz-raised.yml:6: claims[raised-certainty].certainty: 'moderate' is higher "
+        "than a cross-sectional starts at ('low'); certainty may only be lowered",
+    )  # fmt: skip
+    assert "1 problem(s) found" in err
+
+
 def test_value_low_above_value_high(data_copy: Path, built: Path) -> None:
     path = first_claim_file(data_copy)
     old = claim_line(path, "id")

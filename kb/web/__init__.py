@@ -16,7 +16,10 @@ from datasette.utils import (
 )
 from datasette.utils.asgi import Response
 
+from ..staleness import DEFAULT_DAYS, staleness
+from .alerts import alerts_atom
 from .contract import FAQ_ARTICLE_URLS
+from .history import history_json, record_history
 from .jsonld import dumps_safe, faq_entries, faq_page
 from .middleware import DEFAULT_HEAVY_SLOTS, KBMiddleware, origins_from
 from .provenance import claim_provenance, kb_overview, source_page
@@ -32,7 +35,11 @@ COLUMN_LABELS = {
 MORE_FACETS = [("measure", "_facet"), ("study_design", "_facet"), ("certainty", "_facet"),
                ("compartments", "_facet_array")]  # fmt: skip
 DEV_BUILD_TTL = 2.0  # seconds a mutable database's build id is trusted before it is read again
-WARM_ARTICLES = 50  # articles whose FAQ URLs are warmed and pinned at startup
+WARM_ARTICLES = 50
+# Datasette 0.65's messages for errors in a request's parameters that it reports as 500.
+CLIENT_MISTAKES = (
+    "Cannot sort table by ",
+)  # articles whose FAQ URLs are warmed and pinned at startup
 
 
 def kb_database(datasette):
@@ -50,7 +57,8 @@ def row_url(datasette, database: str, table: str, pk: str) -> str:
     return datasette.urls.row(database, table, path_from_row_pks({"pk": pk}, ["pk"], False))
 
 
-ROW_PAGES = {"claims": claim_provenance, "sources": source_page}
+# Row pages of ours: what each shows, and the kind of record its history is kept under.
+ROW_PAGES = {"claims": (claim_provenance, "claim"), "sources": (source_page, "source")}
 
 
 @hookimpl
@@ -71,9 +79,10 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         if view_name == "row" and table in ROW_PAGES and request is not None:
             pks = urlsafe_components(request.url_vars.get("pks", ""))
             if len(pks) == 1:
-                fn = ROW_PAGES[table]
+                fn, kind = ROW_PAGES[table]
                 found = await db.execute_fn(lambda conn: fn(conn, pks[0]))
-                return {"kb": found, "status_class": STATUS_CLASS}
+                history = await db.execute_fn(lambda conn: record_history(conn, kind, pks[0]))
+                return {"kb": found, "status_class": STATUS_CLASS, "kb_history": history}
         if view_name == "table" and table == "claims":
             return {"kb_column_labels": COLUMN_LABELS, "kb_more_facets": [n for n, _ in MORE_FACETS],
                     "kb_facet_params": MORE_FACETS}  # fmt: skip
@@ -82,7 +91,16 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                 overview = await db.execute_fn(kb_overview)
             except Exception:  # a database that is not a KB: the page still renders
                 overview = None
-            return {"kb_overview": overview, "kb_db": db.name}
+            days = int(
+                (datasette.plugin_config("kb") or {}).get("stale_after_days") or DEFAULT_DAYS
+            )
+            try:
+                stale = (
+                    await db.execute_fn(lambda conn: staleness(conn, days)) if overview else None
+                )
+            except Exception:  # an older KB without the columns: no count rather than no page
+                stale = None
+            return {"kb_overview": overview, "kb_db": db.name, "kb_staleness": stale}
         return {}
 
     return inner
@@ -149,7 +167,12 @@ async def faq_html(datasette, request):
 
 @hookimpl
 def register_routes():
-    return [(r"^/-/faq\.jsonld$", faq_jsonld), (r"^/-/faq$", faq_html)]
+    return [
+        (r"^/-/faq\.jsonld$", faq_jsonld),
+        (r"^/-/faq$", faq_html),
+        (r"^/-/history\.json$", history_json),
+        (r"^/-/alerts\.atom$", alerts_atom),
+    ]
 
 
 @hookimpl
@@ -217,12 +240,28 @@ def asgi_wrapper(datasette):
         wanted = int(config.get("heavy_slots") or DEFAULT_HEAVY_SLOTS)
         return max(1, min(wanted, threads - 1))
 
+    def hsts_max_age() -> int:
+        """Strict-Transport-Security's max-age when served over HTTPS (plugin config; 0: not sent)."""
+        return int((datasette.plugin_config("kb") or {}).get("hsts_max_age") or 0)
+
     def wrap(app):
         return KBMiddleware(
-            app, origins_from(datasette), build_id, is_public, max_age, warm_urls, heavy_slots
-        )
+            app, origins_from(datasette), build_id, is_public, max_age, warm_urls, heavy_slots,
+            hsts_max_age,
+        )  # fmt: skip
 
     return wrap
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """A client's mistake that Datasette 0.65 answers with 500 (`_sort` naming no column) is a 400."""
+    message = str(exception)
+    if not message.startswith(CLIENT_MISTAKES):
+        return None
+    if request.path.endswith(".json"):
+        return Response.json({"ok": False, "error": message, "status": 400}, status=400)
+    return Response.text(f"Bad request: {message}.\n", status=400)
 
 
 @hookimpl

@@ -1,12 +1,19 @@
-"""The ASGI layer in front of Datasette: refuse redirect tricks, CORS and caching for JSON, gzip, and
-keep slow searches from starving the website's API.
+"""The ASGI layer in front of Datasette: refuse hostile requests, CORS and caching for JSON, gzip,
+and keep slow searches from starving the website's API.
 
-Order, outermost first: nosniff → path guard → preflight → (public) refusals → response cache and
-conditional GET (304) → bounded slots for heavy requests → response headers → gzip.
+Order, outermost first: security headers → refusals (`guard.py`: path, method, query, public-only
+paths, the body read up to its limit) → health and preflight → response cache and conditional GET
+(304) → bounded slots for heavy requests (`gate.py`) → response headers → gzip.
 
-- Paths starting with `/\\`, `//` or `/%5C` are refused: Datasette 0.65 answers `/\\example.com/`
-  with a redirect to `/\\example.com`, which browsers follow to another site (an open redirect).
-- Every response gets `X-Content-Type-Options: nosniff`.
+- Every response gets the headers of `headers.py` (CSP, no framing, referrer policy, nosniff, HSTS
+  over HTTPS when the `hsts_max_age` setting asks for it).
+- Refused with a 4xx and a reason before Datasette sees them: paths a browser reads as another host
+  (`/\\x`, `//x`, `/%5Cx`: Datasette 0.65 would redirect there), methods other than GET, HEAD,
+  OPTIONS and POST, over-long query strings and searches, repeated or unknown facets, a malformed
+  `_through`, a body over its route's limit (413 as soon as the limit is passed, chunked too) and a
+  form that is not UTF-8.
+- `/-/health` answers `{"ok": true, "build": ...}` without touching SQL. In public mode
+  `/-/databases`, `/-/versions` and `/-/threads` (the server's paths and exact software) are refused.
 - CORS only for JSON (`*.json`, `*.jsonld`), only for the configured origins; HTML never gets it.
 - Every JSON response says which build it came from (`X-KB-Build`). When the database is immutable
   (`kb serve --public`), a 200 JSON response also gets `Cache-Control: public`, a weak ETag from the
@@ -14,37 +21,39 @@ conditional GET (304) → bounded slots for heavy requests → response headers 
   `Vary: Cookie, Authorization` would only stop CDNs sharing the response). A matching
   `If-None-Match` is answered 304 only where the answer would be that 200: from the cache, or by
   turning the app's own 200 into a 304. A request that fails still fails.
-- In public mode, complete 200 GET JSON responses are cached in memory (`ResponseCache`): they cannot
-  change until a rebuild restarts the process. The API endpoints get only the parameters they read
-  (`api_query`), so a cache-busting parameter reaches neither Datasette nor a new cache entry. The
-  website's API URLs (the FAQ and its JSON-LD) are fetched once at startup and pinned: other traffic
-  cannot evict them and no body-size cap applies.
-  HEAD is answered from a cached GET when there is one, and never stored.
-- In public mode, requests that can run slow SQL (table pages and searches) share a few
-  slots (`HeavyGate`; `heavy_slots` in the plugin config, default 1, always fewer than the SQL
-  threads): a flood of them waits briefly, then gets 503 with `Retry-After`, while SQL threads stay
-  free for the API lookups, the FAQ and Datasette's own pages. One slot by default because Datasette
-  renders every response on the event loop under one GIL: a second slow request at a time adds no
-  throughput (measured: 71 vs 72 searches/s on 100k claims) but doubles how long the loop, and so
-  every cached FAQ answer, waits behind slow requests. `/-/check` (up to 5 s of Python) has a slot
-  of its own, so a fact-check neither blocks searches nor runs twice at once.
-- `/-/databases(.json)`, which shows the database's path on the server, is refused in public mode.
+- In public mode, complete 200 GET JSON responses are cached in memory (`cache.py`), and the website's
+  API URLs are fetched once at startup and pinned. HEAD is answered from a cached GET when there is
+  one, and never stored.
+- In public mode, requests that can run slow SQL (table pages and searches) share a few slots
+  (`HeavyGate`; `heavy_slots` in the plugin config, default 1, always fewer than the SQL threads).
+  One slot by default because Datasette renders every response on the event loop under one GIL: a
+  second slow request at a time adds no throughput (measured: 71 vs 72 searches/s on 100k claims)
+  but doubles how long the loop, and so every cached FAQ answer, waits behind slow requests. A
+  fact-check runs in a worker process of its own (`checkpool.py`), never on the loop.
 - gzip for text and JSON bodies of 1 KB or more sent in one piece, when the client accepts it (the
   standard library's `gzip`, so no dependency); streamed bodies pass through as they are.
 """
 
 from __future__ import annotations
 
-import asyncio
-import gzip
+import json
 import os
-import re
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from .contract import ENDPOINTS, FAQ_URLS
+from . import guard
+from .cache import (
+    API_PARAMS,
+    Entry,
+    ResponseCache,
+    api_query,
+    cache_key,
+    compress,
+)
+from .check import BODY_LIMITS
+from .contract import FAQ_URLS
+from .gate import DEFAULT_HEAVY_SLOTS, HeavyGate, is_heavy
+from .headers import https, security_headers
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -57,35 +66,16 @@ JSON_SUFFIXES = (b".json", b".jsonld")
 JSON_TYPES = (b"application/json", b"application/ld+json")
 COMPRESSIBLE = (b"text/", b"application/json", b"application/ld+json", b"application/javascript")
 GZIP_MIN_BYTES = 1024
-GZIP_THREAD_BYTES = 64 * 1024  # larger bodies are compressed off the event loop
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 ALLOWED_REQUEST_HEADERS = "If-None-Match, Accept, Accept-Language, Content-Language"
 EXPOSED_HEADERS = "ETag, X-KB-Build"
 PUBLIC_VARY = b"Origin, Accept-Encoding"
-CACHE_ENTRIES = 256  # the LRU: responses other than the pinned API URLs
-CACHE_MAX_BODY = 256 * 1024  # per LRU entry
-PINNED_MAX_BODY = 16 * 1024 * 1024  # per pinned entry: the whole FAQ of a large KB still fits
-DEFAULT_HEAVY_SLOTS = 1  # slow requests at a time (see the module docstring)
-HEAVY_QUEUE = 32  # heavy requests waiting for a slot; more are refused at once
-HEAVY_WAIT_S = 1.0  # how long a slow request waits for a slot before it gets 503
-CHECK_WAIT_S = 6.0  # a fact-check may run 5 s (check_time_limit_ms): the next one waits for it
 RETRY_AFTER_S = 1
-REFUSED_IN_PUBLIC = (b"/-/databases", b"/-/databases.json")
-
-# The website API's endpoints, their JSON columns (always returned parsed, as if `_json=` were given)
-# and the parameters each reads: defined once in contract.py. Anything else is dropped before
-# Datasette sees the request (Datasette ignores it anyway), so `?_bust=123` cannot bypass the cache.
-API_JSON_COLUMNS: dict[bytes, tuple[str, ...]] = {
-    path.encode(): columns for path, (columns, _) in ENDPOINTS.items() if columns
-}
-API_PARAMS: dict[bytes, tuple[bytes, ...]] = {
-    path.encode(): tuple(p.encode() for p in params) for path, (_, params) in ENDPOINTS.items()
-}
-# Responses that do not depend on the Host header (no absolute URLs in them): cached across hosts.
-API_PATHS = tuple(API_PARAMS)
-# A table or query page (`/db/name`, `/db/name.json`): may run slow SQL (search, count, facets).
-HEAVY_PATH = re.compile(rb"^/[^/]+/[^/]+$")
-CHECK_PATHS = (b"/-/check", b"/-/check.json")
+# Paths a public instance does not answer: the database's path on the server, the exact versions
+# and threads of the software (what an attacker would look up first). /-/health says it is up.
+REFUSED_IN_PUBLIC = (b"/-/databases", b"/-/databases.json", b"/-/versions", b"/-/versions.json",
+                     b"/-/threads", b"/-/threads.json")  # fmt: skip
+HEALTH_PATH = b"/-/health"
 
 # The URLs warmed at startup and pinned in the cache (per article ones come from the plugin).
 WARM_URLS = FAQ_URLS
@@ -100,44 +90,8 @@ def cors_origins(env: str | None, configured: Iterable[str] | None) -> tuple[str
     return DEFAULT_ORIGINS
 
 
-def refused_path(raw_path: bytes, path: str) -> bool:
-    """True for paths a browser could read as another host (`//x`, `/\\x`, `/%5Cx`, `/%2Fx`)."""
-    head = raw_path[:4].lower()
-    return (
-        path.startswith(("//", "/\\"))
-        or head.startswith((b"//", b"/\\", b"/%5c", b"/%2f"))
-        or "\\" in path
-    )
-
-
-def is_heavy(raw_path: bytes) -> bool:
-    """Requests that can hold an SQL thread for the whole time limit: table and query pages other
-    than the website's API lookups (the fact-checker has a gate of its own)."""
-    return (
-        not raw_path.startswith(b"/-/")
-        and raw_path not in API_JSON_COLUMNS
-        and HEAVY_PATH.match(raw_path) is not None
-    )
-
-
-def api_query(raw_path: bytes, query: bytes) -> bytes:
-    """The query an API endpoint is served with: its own parameters (the first of each, in a fixed
-    order), then `_json=` for every JSON column, so those are always parsed."""
-    first: dict[bytes, bytes] = {}
-    for part in query.split(b"&"):
-        name = part.partition(b"=")[0]
-        if name in API_PARAMS[raw_path] and name not in first:
-            first[name] = part
-    kept = [first[name] for name in API_PARAMS[raw_path] if name in first]
-    kept += [b"_json=" + c.encode() for c in API_JSON_COLUMNS.get(raw_path, ())]
-    return b"&".join(kept)
-
-
-def cache_key(host: bytes | None, raw_path: bytes, query: bytes) -> tuple:
-    """The same request in any parameter order gets the same key (a stable sort keeps the order of
-    repeated parameters, which is all Datasette reads from them)."""
-    params = tuple(sorted((p for p in query.split(b"&") if p), key=lambda p: p.partition(b"=")[0]))
-    return (None if raw_path in API_PATHS else host, raw_path, params)
+def _raw_path(scope: Scope) -> bytes:
+    return (scope.get("raw_path") or scope["path"].encode("utf-8")).partition(b"?")[0]
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -177,100 +131,12 @@ async def _plain(send: Send, status: int, text: str, headers: Iterable[tuple[byt
     await send({"type": "http.response.body", "body": body})
 
 
-async def compress(body: bytes) -> bytes:
-    """gzip; a large body in a worker thread (zlib lets go of the GIL), so compressing the whole FAQ
-    of a large KB does not stall every other request on the event loop."""
-    if len(body) < GZIP_THREAD_BYTES:
-        return gzip.compress(body, compresslevel=6, mtime=0)
-    return await asyncio.to_thread(gzip.compress, body, 6, mtime=0)
-
-
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
 async def _discard(message: Message) -> None:
     return None
-
-
-@dataclass
-class Entry:
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    gzipped: bytes | None = None  # compressed once, on the first request that accepts gzip
-
-    async def compressed(self) -> bytes:
-        if self.gzipped is None:
-            self.gzipped = await compress(self.body)
-        return self.gzipped
-
-
-class ResponseCache:
-    """Complete 200 GET JSON responses: pinned keys (the website's API URLs) are never evicted and
-    take bodies up to PINNED_MAX_BODY; everything else shares an LRU of small bodies."""
-
-    def __init__(self, entries: int = CACHE_ENTRIES, max_body: int = CACHE_MAX_BODY):
-        self.entries = entries
-        self.max_body = max_body
-        self.pinned_keys: set[tuple] = set()
-        self.pinned: dict[tuple, Entry] = {}
-        self.lru: OrderedDict[tuple, Entry] = OrderedDict()
-
-    def get(self, key: tuple) -> Entry | None:
-        if key in self.pinned:
-            return self.pinned[key]
-        hit = self.lru.get(key)
-        if hit is not None:
-            self.lru.move_to_end(key)
-        return hit
-
-    def put(self, key: tuple, entry: Entry) -> None:
-        if key in self.pinned_keys:
-            if len(entry.body) <= PINNED_MAX_BODY:
-                self.pinned[key] = entry
-            return
-        if len(entry.body) > self.max_body:
-            return
-        self.lru[key] = entry
-        self.lru.move_to_end(key)
-        while len(self.lru) > self.entries:
-            self.lru.popitem(last=False)
-
-
-class HeavyGate:
-    """At most `slots` slow requests at a time; up to HEAVY_QUEUE wait (each at most `wait` seconds)
-    and the rest are refused. The semaphore belongs to the event loop that first used it: a new loop
-    (as each test's `asyncio.run` brings) gets a new one."""
-
-    def __init__(self, slots: Callable[[], int], wait: float = HEAVY_WAIT_S):
-        self.slots = slots
-        self.wait = wait
-        self.waiting = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._sem: asyncio.Semaphore | None = None
-
-    def semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        if self._sem is None or self._loop is not loop:
-            self._loop, self._sem = loop, asyncio.Semaphore(max(1, self.slots()))
-        return self._sem
-
-    async def acquire(self) -> bool:
-        sem = self.semaphore()
-        if sem.locked() and self.waiting >= HEAVY_QUEUE:
-            return False
-        self.waiting += 1
-        try:
-            await asyncio.wait_for(sem.acquire(), self.wait)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            self.waiting -= 1
-
-    def release(self) -> None:
-        assert self._sem is not None
-        self._sem.release()
 
 
 class KBMiddleware:
@@ -285,6 +151,7 @@ class KBMiddleware:
         max_age: Callable[[], int],
         warm_urls: Callable[[], Awaitable[list[str]]] | None = None,
         heavy_slots: Callable[[], int] = lambda: DEFAULT_HEAVY_SLOTS,
+        hsts_max_age: Callable[[], int] = lambda: 0,
     ):
         self.app = app
         self.origins = tuple(origins)
@@ -294,7 +161,7 @@ class KBMiddleware:
         self.warm_urls = warm_urls
         self.cache = ResponseCache()
         self.gate = HeavyGate(heavy_slots)
-        self.check_gate = HeavyGate(lambda: 1, CHECK_WAIT_S)
+        self.hsts_max_age = hsts_max_age
         self.warmed = False
 
     def allowed_origin(self, origin: bytes | None) -> bytes | None:
@@ -312,24 +179,82 @@ class KBMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await self.handle(scope, receive, self.nosniff(send))
+        headers = _headers(scope)
+        send = self.secured(send, https(scope, headers))
+        receive = await self.admit(scope, receive, send, headers)
+        if receive is not None:
+            await self.handle(scope, receive, send)
+
+    async def admit(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes]
+    ) -> Receive | None:
+        """The receive() to serve the request with, or None when it was answered here: a refusal
+        (`guard`), the health check, or a CORS preflight. A body is read here, up to its limit."""
+        raw_path = _raw_path(scope)
+        method = scope["method"]
+        refusal = (
+            (400, "Bad request: this path is not allowed.")
+            if guard.refused_path(raw_path, scope["path"])
+            else None
+        )
+        problem = guard.method_problem(method)
+        if refusal is None and problem:
+            refusal = (405, problem)
+        problem = guard.query_problem(scope.get("query_string", b""))
+        if refusal is None and problem:
+            refusal = (400, problem)
+        if refusal is None and self.is_public() and raw_path in REFUSED_IN_PUBLIC:
+            refusal = (403, "Forbidden: not available on a public instance.")
+        if refusal is not None:
+            extra = [(b"allow", ", ".join(guard.METHODS).encode())] if refusal[0] == 405 else []
+            await _plain(send, refusal[0], refusal[1] + "\n", extra)
+            return None
+        if raw_path == HEALTH_PATH:
+            await self.health(send)
+            return None
+        if method == "OPTIONS" and raw_path.endswith(JSON_SUFFIXES):
+            if b"access-control-request-method" in headers:
+                await self.preflight(send, self.allowed_origin(headers.get(b"origin")), headers)
+                return None
+        if method != "POST":
+            return receive
+        return await self.read_body(raw_path, receive, send, headers)
+
+    async def read_body(
+        self, raw_path: bytes, receive: Receive, send: Send, headers: dict[bytes, bytes]
+    ) -> Receive | None:
+        """Read a POST body up to its route's limit (chunked too); refuse it at once past that."""
+        limit = BODY_LIMITS.get(raw_path, guard.DEFAULT_BODY_LIMIT)
+        declared = guard.declared_length(headers)
+        body = (
+            None
+            if declared is not None and declared > limit
+            else await guard.read_body(receive, limit)
+        )
+        if body is None:
+            text = f"Payload too large: at most {limit // 1024} KB may be sent here.\n"
+            await _plain(send, 413, text, [(b"connection", b"close")])
+            return None
+        problem = guard.form_problem(body, headers.get(b"content-type", b""))
+        if problem:
+            await _plain(send, 400, problem + "\n")
+            return None
+        return guard.replay(body, receive)
+
+    async def health(self, send: Send) -> None:
+        body = json.dumps({"ok": True, "build": await self.build_id()}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"application/json"), (b"cache-control", b"no-store"),
+            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_path = (scope.get("raw_path") or scope["path"].encode("utf-8")).partition(b"?")[0]
-        if refused_path(raw_path, scope["path"]):
-            await _plain(send, 400, "Bad request: this path is not allowed.\n")
-            return
+        raw_path = _raw_path(scope)
         headers = _headers(scope)
         method = scope["method"]
         is_json = raw_path.endswith(JSON_SUFFIXES)
         origin = self.allowed_origin(headers.get(b"origin"))
-        if method == "OPTIONS" and is_json and b"access-control-request-method" in headers:
-            await self.preflight(send, origin, headers)
-            return
         public = self.is_public()
-        if public and raw_path in REFUSED_IN_PUBLIC:
-            await _plain(send, 403, "Forbidden: not available on a public instance.\n")
-            return
         if public and not self.warmed:
             await self.warm()
         if raw_path in API_PARAMS:
@@ -372,10 +297,7 @@ class KBMiddleware:
             return
         if cacheable and method == "GET":
             out = self.recorder(key, out)
-        gate = None
-        if public:
-            gate = self.check_gate if raw_path in CHECK_PATHS else None
-            gate = self.gate if is_heavy(raw_path) else gate
+        gate = self.gate if public and is_heavy(raw_path) else None
         if gate is not None:
             if not await gate.acquire():
                 await _plain(
@@ -544,17 +466,15 @@ class KBMiddleware:
 
     # ------------------------------------------------------------ small pieces
 
-    @staticmethod
-    def nosniff(send: Send) -> Send:
+    def secured(self, send: Send, over_https: bool) -> Send:
+        """Every response gets our security headers (`headers.py`), replacing any of the same name."""
+        ours = security_headers(self.hsts_max_age(), over_https)
+        names = {k for k, _ in ours}
+
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() != b"x-content-type-options"
-                ]
-                headers.append((b"x-content-type-options", b"nosniff"))
-                message = dict(message, headers=headers)
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message = dict(message, headers=kept + ours)
             await send(message)
 
         return wrapped

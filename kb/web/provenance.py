@@ -22,6 +22,7 @@ STATUS_EXPLAINED = {
 # What a reader opens at each kind of address: "checked against <the page> ...".
 PAGE_KINDS = (
     ("pubmed.ncbi.nlm.nih.gov", "the PubMed record"),
+    ("ncbi.nlm.nih.gov/pubmed", "the PubMed record"),
     ("ncbi.nlm.nih.gov/pmc", "the full text on PubMed Central"),
     ("pmc.ncbi.nlm.nih.gov", "the full text on PubMed Central"),
     ("europepmc.org", "the Europe PMC record"),
@@ -42,7 +43,7 @@ def page_kind(url: str) -> str:
     for needle, kind in PAGE_KINDS:
         if needle in where:
             return kind
-    return "the publisher's page"
+    return "the study's page"
 
 
 def checked_against(claim: dict[str, Any]) -> dict[str, str] | None:

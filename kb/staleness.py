@@ -1,0 +1,94 @@
+"""Which claims' evidence has gone unchecked: their source was never checked for retractions and
+corrections (no fetched record), its notices were last checked long ago, or the claim itself has not
+been re-verified (curated or changed) for a number of days.
+
+`staleness(conn, days, today)` reads the built database only; `kb stale` prints it and the home page
+counts it for curators.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DEFAULT_DAYS = 365  # a claim's evidence is stale when nobody has looked at it for a year
+
+
+@dataclass
+class Staleness:
+    days: int
+    today: str
+    never_checked: list[dict[str, Any]] = field(default_factory=list)  # source without a record
+    notices_old: list[dict[str, Any]] = field(default_factory=list)  # record older than `days`
+    not_reverified: list[dict[str, Any]] = field(default_factory=list)  # claim older than `days`
+
+    @property
+    def total(self) -> int:
+        return len({c["id"] for c in self.never_checked + self.notices_old + self.not_reverified})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"total": self.total}
+
+
+def _has_history(conn: sqlite3.Connection) -> bool:
+    return bool(conn.execute("select 1 from sqlite_master where name = 'history'").fetchone())
+
+
+def staleness(conn: sqlite3.Connection, days: int = DEFAULT_DAYS, today: dt.date | None = None
+              ) -> Staleness:  # fmt: skip
+    """Claims with a source (unsourced claims have nothing to check), oldest first in each list.
+
+    A claim was last re-verified on the later of its `curated_on` and its last recorded change."""
+    today = today or dt.date.today()
+    cutoff = (today - dt.timedelta(days=days)).isoformat()
+    last_change = (
+        "(select max(substr(h.date, 1, 10)) from history h where h.kind = 'claim' "
+        "and h.record_id = c.id)"
+        if _has_history(conn)
+        else "null"
+    )
+    sql = (
+        "select c.id, c.statement, c.status, c.source_doi, s.retrieved_at, "
+        f"max(coalesce(c.curated_on, ''), coalesce({last_change}, '')) as reverified_on "
+        "from claims c join sources s on s.doi = c.source_doi order by c.id"
+    )
+    cur = conn.execute(sql)
+    names = [d[0] for d in cur.description]
+    report = Staleness(days, today.isoformat())
+    for row in cur.fetchall():
+        c = dict(zip(names, row, strict=True))
+        c["reverified_on"] = c["reverified_on"] or None
+        if not c["retrieved_at"]:
+            report.never_checked.append(c)
+        elif c["retrieved_at"][:10] < cutoff:
+            report.notices_old.append(c)
+        if not c["reverified_on"] or c["reverified_on"] < cutoff:
+            report.not_reverified.append(c)
+    for items, key in (
+        (report.notices_old, "retrieved_at"),
+        (report.not_reverified, "reverified_on"),
+    ):
+        items.sort(key=lambda c, k=key: c[k] or "")
+    return report
+
+
+def render_text(report: Staleness, limit: int = 20) -> str:
+    """Counts, then the oldest claims in each list (ids for curators)."""
+    lines = [f"Staleness on {report.today} (stale after {report.days} days):"]
+    groups = (
+        ("source never checked for retractions or corrections", report.never_checked, "source_doi"),
+        (f"source's notices last checked more than {report.days} days ago", report.notices_old,
+         "retrieved_at"),
+        (f"claim not re-verified for {report.days} days", report.not_reverified, "reverified_on"),
+    )  # fmt: skip
+    for label, items, key in groups:
+        lines.append(f"  {len(items)} claim(s): {label}")
+        for c in items[:limit]:
+            lines.append(f"    {c['id']} ({c[key] or 'never'})")
+        if len(items) > limit:
+            lines.append(f"    … {len(items) - limit} more")
+    if report.never_checked:
+        lines.append("Run `kb ingest --all` to check every source for notices.")
+    return "\n".join(lines)

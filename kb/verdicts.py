@@ -1,0 +1,163 @@
+"""The verdict on one statement: ordered rules over candidates and their agreement records.
+
+Each rule reads the candidates' similarities and `Comparison` records (never a message) against the
+one frozen `POLICY`; explanations are rendered from the records when a rule fires.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .agreement import describe
+from .direction import directions, opposed
+from .figures import Figure, is_checkable
+from .matching import Candidate
+from .verdict_policy import POLICY as P
+
+
+def _short(text: str | None, words: int = 18) -> str:
+    bits = (text or "").split()
+    return " ".join(bits[:words]) + ("…" if len(bits) > words else "")
+
+
+def _first_sentence(text: str | None) -> str:
+    if not text:
+        return ""
+    return re.split(r"(?<=[.;])\s", text.strip(), maxsplit=1)[0]
+
+
+def decide(
+    text: str, figures: list[Figure], cands: list[Candidate], cited: set[str] | None
+) -> tuple[str, Candidate | None, str]:
+    """The verdict for one statement, the claim it rests on, and a one-line explanation."""
+    checkable = [f for f in figures if is_checkable(f)]
+    # a claim about another compartment is another analysis: it can only explain a contradiction
+    same_place = [c for c in cands if not c.elsewhere]
+    agreeing = [
+        c for c in same_place
+        if c.agrees and not c.conflicts
+        and (c.sim >= P.t_figure or (c.comparison.value_agrees and c.sim >= P.t_figure_strong))
+    ]  # fmt: skip
+    if agreeing:
+        best = max(agreeing, key=lambda c: (c.sim + c.weight, c.verified))
+        # the figure is right for another analysis: the sentence's wording is clearly about a claim
+        # that gives a different figure ("0.08" for the lateral compartment is the medial B)
+        closer = [
+            c for c in same_place
+            if c.verified and c.conflicts and c.sim >= P.t_contra
+            and c.wording >= best.wording + P.wrong_analysis_margin
+        ]  # fmt: skip
+        if closer:
+            rival = max(closer, key=lambda c: c.sim + c.weight)
+            return "contradicted", rival, _contradiction(rival, cands, None)
+        if best.claim["status"] == "disputed":
+            rivals = [c for c in cands if c.verified and c.conflicts and c.sim >= P.t_figure]
+            if rivals:
+                rival = max(
+                    rivals, key=lambda c: c.sim + c.weight + P.same_time_bonus * c.same_time
+                )
+                return "contradicted", rival, _contradiction(rival, cands, best)
+            return (
+                "unverified",
+                best,
+                f"{best.claim['id']} is disputed: {_first_sentence(best.claim.get('notes'))}",
+            )
+        return _by_status(text, best, cited, "; ".join(describe(best.comparison, best.claim)[0]))
+    # figures that agree (a time point, an n) are evidence of the same analysis, too
+    conflicting = [
+        c for c in same_place
+        if c.conflicts and c.sim + max(0.0, c.weight) >= P.t_contra
+        and c.claim["status"] != "deprecated"
+    ]  # fmt: skip
+    if conflicting:
+        best = max(
+            conflicting,
+            key=lambda c: (c.verified, c.sim + c.weight + P.same_time_bonus * c.same_time),
+        )
+        if best.verified or best.claim["status"] == "disputed":
+            return "contradicted", best, _contradiction(best, cands, None)
+        return (
+            "unverified",
+            best,
+            (
+                f"the nearest claim, {best.claim['id']}, is itself unverified and gives {best.claim.get('figure')}"
+            ),
+        )
+    textual = [
+        c for c in same_place
+        if c.sim >= P.t_text and c.claim["status"] != "deprecated"
+        and (c.shared >= P.min_shared_text or (c.shared >= 3 and c.coverage >= P.min_coverage))
+    ]  # fmt: skip
+    if textual:
+        best = max(textual, key=lambda c: (c.sim, c.verified))
+        compared = bool(best.comparison.records)
+        if checkable and not compared and best.verified:
+            figs = ", ".join(f.text for f in checkable)
+            return (
+                "unsupported",
+                best,
+                (
+                    f"related verified claim {best.claim['id']}, but the KB does not hold the figure {figs}"
+                ),
+            )
+        return _by_status(text, best, cited, "the wording matches")
+    if checkable:
+        figs = ", ".join(f.text for f in checkable)
+        return "unsupported", None, f"no claim in the KB speaks to this ({figs})"
+    return "unsupported", None, "no claim in the KB speaks to this"
+
+
+def _by_status(
+    text: str, best: Candidate, cited: set[str] | None, why: str
+) -> tuple[str, Candidate, str]:
+    claim = best.claim
+    fig = f" ({claim['figure']})" if claim.get("figure") else ""
+    if best.retracted:
+        return (
+            "unverified",
+            best,
+            (
+                f"matches {claim['id']}{fig}, but its source has a {claim['source_update_status']} notice"
+            ),
+        )
+    src = claim.get("source_doi")
+    if cited and src and src not in cited:
+        return (
+            "misattributed",
+            best,
+            (f"matches {claim['id']}{fig}, which comes from {src}, not from the work cited here"),
+        )
+    if claim["status"] == "verified":
+        # a reversed finding: only where the wording alone (no bonus for a cited source) matches
+        if best.wording >= P.t_text and opposed(directions(text), directions(claim["statement"])):
+            return (
+                "contradicted",
+                best,
+                f"the sentence states the opposite finding: {claim['id']} says "
+                f"{_short(claim['statement'], 24)}",
+            )
+        return "supported", best, f"agrees with verified claim {claim['id']}{fig}: {why}"
+    if claim["status"] == "deprecated":
+        return "unverified", best, f"{claim['id']} was withdrawn: {claim.get('deprecated_reason')}"
+    note = _first_sentence(claim.get("notes"))
+    return (
+        "unverified",
+        best,
+        f"{claim['id']}{fig} is {claim['status']} in the KB" + (f": {note}" if note else ""),
+    )
+
+
+def _contradiction(best: Candidate, cands: list[Candidate], disputed: Candidate | None) -> str:
+    claim = best.claim
+    why = "; ".join(describe(best.comparison, claim)[1])
+    # a figure that belongs to another analysis of the same source
+    for other in cands:
+        if other is best or other.claim.get("source_doi") != claim.get("source_doi"):
+            continue
+        if other.verified and other.comparison.agreeing() and other.claim.get("figure"):
+            f = other.comparison.agreeing_figures[0]
+            return (
+                f"{why}. {f.text} belongs to another analysis ({other.claim['id']}: "
+                f"{_short(other.claim['statement'], 14)}); {claim['id']} gives {claim.get('figure')}"
+            )
+    return f"{why} ({claim['id']})"

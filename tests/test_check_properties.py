@@ -1,0 +1,156 @@
+"""Property tests of `kb check`'s invariants, over sentences generated from the curated claims.
+
+1. A sentence is `supported` only when every figure in it agrees with the source: a verified claim's
+   own statement with one figure changed, or with a figure added that no claim states, is never
+   supported, and what was not checked is listed in `unchecked` with exact offsets.
+2. A figure agreeing in another role does not count: a claim's value written as a time point or a
+   dose is never supported.
+3. A sentence citing the wrong work is never supported.
+4. A reversed finding (higher odds written as lower odds) is never supported.
+5. Sentence splitting keeps exact offsets on any text.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kb.factcheck import check_text
+from kb.figures import number_like, parse_number
+from kb.sentences import split_sentences
+
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module")
+def db(kb_db: Path) -> sqlite_utils.Database:
+    return sqlite_utils.Database(sqlite3.connect(f"file:{kb_db}?mode=ro", uri=True))
+
+
+@pytest.fixture(scope="module")
+def claims(db) -> list[dict]:
+    rows = db.query("select id, statement, figure, value, source_doi from claims "
+                    "where status = 'verified' and deprecated_reason is null")  # fmt: skip
+    return [dict(r) for r in rows]
+
+
+@pytest.fixture(scope="module")
+def stated_numbers(claims) -> set[float]:
+    """Every number any claim states: a generated figure must be none of them."""
+    out: set[float] = set()
+    for c in claims:
+        for text in (c["statement"], c["figure"] or ""):
+            for n in number_like(text):
+                try:
+                    out.add(parse_number(n.text.rstrip(".,"))[0])
+                except ValueError:
+                    pass
+    return out
+
+
+def _verdict(db, text: str) -> tuple[str, dict]:
+    report = check_text(db, text).to_dict()
+    stmts = [s for s in report["statements"] if s["start"] == 0] or report["statements"]
+    assert stmts, text
+    s = stmts[0]
+    for u in s["unchecked"]:
+        assert text[u["start"] : u["end"]] == u["text"]
+    return s["verdict"], s
+
+
+_DIGITS = re.compile(r"(?<![\w.,])\d[\d,]*(?:\.\d+)?(?![\w])")
+
+
+@SETTINGS
+@given(pick=st.integers(min_value=0), number=st.integers(min_value=11, max_value=9999))
+def test_a_changed_figure_is_never_supported(db, claims, stated_numbers, pick, number) -> None:
+    with_digits = [c for c in claims if _DIGITS.search(c["statement"])]
+    claim = with_digits[pick % len(with_digits)]
+    if number in stated_numbers:
+        return
+    matches = list(_DIGITS.finditer(claim["statement"]))
+    m = matches[pick % len(matches)]
+    if re.match(r"(19|20)\d\d$", m.group()):
+        return  # a year is the reference list's business
+    text = claim["statement"][: m.start()] + f"{number:,}" + claim["statement"][m.end() :]
+    verdict, s = _verdict(db, text)
+    assert verdict != "supported", (text, s)
+
+
+EXTRAS = ["in {n} knees", "over {n} months", "in patients aged {n}", "with {n} units of vitamin D",
+          "in {n} of the people studied", "(n = {n})", "scoring {n} points", "at {n}% of sites"]  # fmt: skip
+
+
+@SETTINGS
+@given(
+    pick=st.integers(min_value=0),
+    extra=st.sampled_from(EXTRAS),
+    number=st.integers(min_value=13, max_value=9999),
+)
+def test_an_added_figure_is_never_supported(
+    db, claims, stated_numbers, pick, extra, number
+) -> None:
+    if number in stated_numbers:
+        return
+    claim = claims[pick % len(claims)]
+    text = claim["statement"].rstrip(".") + ", " + extra.format(n=f"{number:,}") + "."
+    verdict, s = _verdict(db, text)
+    assert verdict != "supported", (text, s)
+    if verdict == "unverified":
+        assert any(str(number) in u["text"].replace(",", "") for u in s["unchecked"]), s
+
+
+@SETTINGS
+@given(pick=st.integers(min_value=0), other=st.integers(min_value=0))
+def test_citing_another_work_is_never_supported(db, claims, pick, other) -> None:
+    claim = claims[pick % len(claims)]
+    dois = sorted({c["source_doi"] for c in claims} - {claim["source_doi"]})
+    doi = dois[other % len(dois)]
+    text = (
+        claim["statement"].rstrip(".") + " [1].\n\nReferences\n\n"
+        f"1. Someone A. A paper. A journal. doi:{doi}\n"
+    )
+    verdict, s = _verdict(db, text)
+    assert verdict != "supported", (text, s)
+
+
+_FLIP = {"higher odds": "lower odds", "lower odds": "higher odds", "more pain": "less pain",
+         "did not significantly change": "significantly reduced",
+         "were linked with": "were not linked with"}  # fmt: skip
+
+
+@SETTINGS
+@given(pick=st.integers(min_value=0))
+def test_a_reversed_finding_is_never_supported(db, claims, pick) -> None:
+    flippable = [c for c in claims if any(k in c["statement"] for k in _FLIP)]
+    claim = flippable[pick % len(flippable)]
+    text = claim["statement"]
+    for k, v in _FLIP.items():
+        if k in text:
+            text = text.replace(k, v)
+            break
+    verdict, s = _verdict(db, text)
+    assert verdict != "supported", (text, s)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab A.!?…\n;,”)[1 ")), max_size=300))
+def test_sentences_keep_exact_offsets(text: str) -> None:
+    spans = split_sentences(text)
+    for s in spans:
+        assert text[s.start : s.end] == s.text and s.text.strip() == s.text
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_the_properties_are_not_empty(db, claims) -> None:
+    """The claims' own statements are mostly supported, so the properties above test something."""
+    verdicts = [_verdict(db, c["statement"])[0] for c in claims]
+    assert verdicts.count("supported") >= 0.5 * len(verdicts), verdicts
