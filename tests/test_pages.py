@@ -336,3 +336,22 @@ def test_short_citations_name_a_study_as_a_reader_would() -> None:
     ) == ("“Bone marrow lesions predict increase in…” 2009")
     assert short(journal="Knee", year=2022) == "Knee 2022"
     assert short() == "doi:10.1/x"  # nothing else is known: never a guess
+
+
+def test_every_claim_and_source_page_is_free_of_plumbing(ds: Datasette, kb_db: Path) -> None:
+    """Curated prose can name a claim id (an article statement's reason, a reference note): the
+    page shows it as a link named by the claim's figure. Every row page is checked."""
+    from datasette.utils import tilde_encode
+
+    conn = sqlite3.connect(kb_db)
+    ids = {r[0] for r in conn.execute("select id from claims")}
+    pages = [f"/kb/claims/{tilde_encode(i)}" for i in sorted(ids)]
+    pages += [f"/kb/sources/{tilde_encode(d)}" for (d,) in conn.execute("select doi from sources")]
+    problems = {}
+    for path in pages:
+        response = get(ds, path)
+        assert response.status_code == 200, path
+        found = plumbing(visible_text(response.text), ids)
+        if found:
+            problems[path] = found
+    assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())

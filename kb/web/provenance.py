@@ -6,6 +6,7 @@ Plain functions over a sqlite3 connection, run in Datasette's thread executor (`
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +31,33 @@ PAGE_KINDS = (
     ("api.crossref.org", "the Crossref record"),
     ("openalex.org", "the OpenAlex record"),
 )
+
+
+_ID_RE = re.compile(r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b")
+
+
+def with_claim_links(conn: sqlite3.Connection, text: str | None) -> list[dict[str, Any]]:
+    """Curated prose cut into parts, a claim id in it made a link named by the claim's figure, so a
+    reader sees "“582 knees”" where a curator wrote `aso2021-n-longitudinal`."""
+    if not text:
+        return []
+    found = set(_ID_RE.findall(text))
+    known = {}
+    if found:
+        marks = ",".join("?" * len(found))
+        sql = f"select id, figure from claims where id in ({marks})"
+        known = {cid: fig for cid, fig in conn.execute(sql, sorted(found))}
+    parts: list[dict[str, Any]] = []
+    pos = 0
+    for m in _ID_RE.finditer(text):
+        if m.group(0) not in known:
+            continue
+        parts.append({"text": text[pos : m.start()], "claim": None})
+        figure = known[m.group(0)]
+        parts.append({"text": f"“{figure}”" if figure else "(that claim)", "claim": m.group(0)})
+        pos = m.end()
+    parts.append({"text": text[pos:], "claim": None})
+    return parts
 
 
 def is_public_url(text: str | None) -> bool:
@@ -113,6 +141,7 @@ def claim_provenance(conn: sqlite3.Connection, claim_id: str) -> dict[str, Any] 
     )
     for s in statements:
         s["figures"] = _json_list(s["figures"])
+        s["reason_parts"] = with_claim_links(conn, s["reason"])
     faq = rows_as_dicts(
         conn,
         "select f.id, f.question, f.article_id, a.title as article_title from faq_claims fc "
@@ -129,6 +158,9 @@ def claim_provenance(conn: sqlite3.Connection, claim_id: str) -> dict[str, Any] 
             "where r.doi = ? order by r.article_id, r.position",
             [source["doi"]],
         )
+    for r in cited_as:
+        r["note_parts"] = with_claim_links(conn, r["note"])
+    claim["deprecated_reason_parts"] = with_claim_links(conn, claim.get("deprecated_reason"))
     update = claim.get("source_update_status") or (source or {}).get("update_status")
     question, others = other_answers(conn, claim)
     return {
@@ -193,6 +225,8 @@ def source_page(conn: sqlite3.Connection, doi: str) -> dict[str, Any] | None:
         "order by r.article_id, r.position",
         [doi],
     )
+    for r in cited_as:
+        r["note_parts"] = with_claim_links(conn, r["note"])
     return {
         "source": source,
         "claims": claims,
