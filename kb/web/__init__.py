@@ -32,8 +32,8 @@ COLUMN_LABELS = {
     "certainty": "Certainty", "compartments": "Part of the knee", "question": "Question",
 }  # fmt: skip
 # Facets offered on demand (a link adds them), so a search page runs only status and topic.
-MORE_FACETS = [("measure", "_facet"), ("study_design", "_facet"), ("certainty", "_facet"),
-               ("compartments", "_facet_array")]  # fmt: skip
+MORE_FACETS = [("question", "_facet"), ("measure", "_facet"), ("study_design", "_facet"),
+               ("certainty", "_facet"), ("compartments", "_facet_array")]  # fmt: skip
 DEV_BUILD_TTL = 2.0  # seconds a mutable database's build id is trusted before it is read again
 WARM_ARTICLES = 50
 # Datasette 0.65's messages for errors in a request's parameters that it reports as 500.
