@@ -6,7 +6,7 @@ whole run is written to benchmarks/results/ (JSON, git-ignored). With matplotlib
 
     .venv/bin/python -m benchmarks                  # everything: builds at 10k and 100k, search at 1M
     .venv/bin/python -m benchmarks --quick          # 10k builds, search at 100k, smaller runs of the rest
-    .venv/bin/python -m benchmarks --only build     # names: build, search, factcheck, ingest, serve
+    .venv/bin/python -m benchmarks --only build     # names: build, search, factcheck, ingest, serve, history
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ STANDALONE: dict[str, tuple[list[str], list[str]]] = {
     "factcheck": ([], ["--claims", "20000"]),
     "ingest": ([], ["--dois", "50"]),
     "serve": ([], []),
+    "history": ([], ["--claims", "1000", "--commits", "50"]),
 }
 
 

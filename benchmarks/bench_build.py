@@ -7,7 +7,8 @@ citations, checks the result and replaces the database atomically. Each run happ
 process, so its peak RSS is its own.
 
 Goals: full build <= 2x the floor; peak memory <= 1 GB at 100k; after changing one claim file a
-rebuild takes <= 1/10 of the full build.
+rebuild takes <= 1/10 of the full build; checking bad records costs the same per record at 4N as
+at N (every problem reported; linear, not quadratic, in the number of problems).
 
     .venv/bin/python -m benchmarks.bench_build [--sizes 10000 100000]
 """
@@ -130,6 +131,44 @@ def bench(n_claims: int) -> tuple[list[Result], dict]:
     return results, raw
 
 
+def _bad_sources(n: int) -> str:
+    """n sources, each with two problems: a wrong metadata_origin (required) and a wrong year."""
+    return "".join(
+        f"- doi: 10.5555/bad.{i}\n  metadata_origin: guessed\n  year: nineteen-{i}\n"
+        for i in range(n)
+    )
+
+
+def _check_bad(n: int, folder: Path) -> tuple[float, int]:
+    """Seconds to check n bad sources once parsed (the best of 3), and the problems found."""
+    from kb.loader import read_records
+    from kb.validate import check_sources
+
+    path = folder / f"bad-{n}.yml"
+    path.write_text(_bad_sources(n), encoding="utf-8")
+    records, _ = read_records(path, "data/sources.yml", "source")
+    best, found = float("inf"), 0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        _rows, problems = check_sources(records)
+        best, found = min(best, time.perf_counter() - t0), len(problems)
+    return best, found
+
+
+def bench_problems(n: int) -> list[Result]:
+    """Checking 4n bad records against n: the time per record must not grow with the count."""
+    with tempfile.TemporaryDirectory(prefix="bench-problems-") as tmp:
+        small, small_found = _check_bad(n, Path(tmp))
+        large, large_found = _check_bad(4 * n, Path(tmp))
+    assert (small_found, large_found) == (2 * n, 8 * n), "every problem is reported"
+    per = 1000 / n  # ms per record
+    return [
+        ratio_result(f"validate {4 * n // 1000}k bad sources: ms per record vs at {n // 1000}k",
+                     large * per / 4, small * per, "ms", 1.5,
+                     f"{2 * n:,} and {8 * n:,} problems; {small:.2f} s and {large:.2f} s"),
+    ]  # fmt: skip
+
+
 def run(quick: bool = False) -> tuple[list[Result], dict]:
     sizes = [10_000] if quick else [10_000, 100_000]
     results, raw = [], {"build": []}
@@ -137,6 +176,7 @@ def run(quick: bool = False) -> tuple[list[Result], dict]:
         r, detail = bench(n)
         results += r
         raw["build"].append(detail)
+    results += bench_problems(5_000 if quick else 20_000)
     return results, raw
 
 
@@ -144,13 +184,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=3, metavar=("MODE", "DATA", "DB"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--bad", type=int, metavar="N", help="only the bad-records case, N and 4N")
     args = parser.parse_args()
     if args.child:
         mode, data_dir, db_path = args.child
         child(mode, Path(data_dir), Path(db_path))
         return
-    for n in args.sizes:
-        results, _ = bench(n)
+    batches = [bench_problems(args.bad)] if args.bad else (bench(n)[0] for n in args.sizes)
+    for results in batches:
         for r in results:
             print(f"{r.name:55} {r.figure:9.2f} {r.unit:2} baseline {r.baseline or 0:9.2f} "
                   f"ratio {r.ratio or 0:6.2f}  goal {r.goal:10} {'' if r.met is None else 'met' if r.met else 'MISSED'}")  # fmt: skip

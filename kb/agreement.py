@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .figures import PEOPLE, Figure, extract_figures, is_checkable, number_like, parse_number
+from .figures import Figure, extract_figures, is_checkable, number_like, parse_number
+from .lexicon import Lexicon
+
+NO_LEXICON = Lexicon()
 
 ROLES = ("value", "ci", "p", "n", "time")
 
@@ -57,15 +60,12 @@ class Comparison:
         return [r.figure for r in self.agreeing()]
 
 
-def unit_family(unit: str | None) -> str:
-    u = (unit or "").strip().lower()
-    last = u.split()[-1] if u else ""
-    if last in PEOPLE or last in {"person", "patient", "participant", "woman"}:
-        return "people"
-    return last
+def unit_family(unit: str | None, lexicon: Lexicon = NO_LEXICON) -> str:
+    """The family a count counts in: "participants" and "people" alike (from the lexicon)."""
+    return lexicon.family(unit)
 
 
-def compatible(fig: Figure, claim: dict[str, Any]) -> bool:
+def compatible(fig: Figure, claim: dict[str, Any], lexicon: Lexicon = NO_LEXICON) -> bool:
     """Can this figure be compared with the claim's own value?"""
     measure, unit = claim.get("measure") or "", (claim.get("unit") or "").lower()
     if fig.kind == "percent":
@@ -80,7 +80,7 @@ def compatible(fig: Figure, claim: dict[str, Any]) -> bool:
             return unit == fig.unit
         return fig.unit == measure
     if fig.kind == "count":
-        return bool(unit) and unit_family(unit) == unit_family(fig.unit)
+        return bool(unit) and unit_family(unit, lexicon) == unit_family(fig.unit, lexicon)
     if fig.kind == "duration":
         return measure == "duration" or (unit in ("years", "months") and measure != "mean")
     if fig.kind == "age":
@@ -145,21 +145,24 @@ def value_agrees(fig: Figure, claim: dict[str, Any]) -> bool:
     return abs(value - v) <= tol
 
 
-def _is_people_count(f: Figure) -> bool:
+def _is_sample_count(f: Figure, lexicon: Lexicon) -> bool:
+    """A count that can be an analysis's n: people, or knees (or the joints a study counts)."""
     return (
         f.kind == "count"
         and f.value is not None
-        and (unit_family(f.unit) == "people" or f.unit in ("knees", "hips", "joints"))
+        and (unit_family(f.unit, lexicon) in ("people", "knees") or f.unit in ("hips", "joints"))
     )
 
 
-def compare_figures(figures: list[Figure], claim: dict[str, Any]) -> Comparison:
+def compare_figures(
+    figures: list[Figure], claim: dict[str, Any], lexicon: Lexicon = NO_LEXICON
+) -> Comparison:
     """Each figure of the sentence compared, in every role it can play, with one claim."""
     records: list[Agreement] = []
     has_value = any(claim.get(k) is not None for k in ("value", "value_low", "value_high"))
     as_value: list[Figure] = []
     if has_value:
-        as_value = [f for f in figures if compatible(f, claim)]
+        as_value = [f for f in figures if compatible(f, claim, lexicon)]
         number = claim.get("value")
         records += [Agreement("value", f, number, value_agrees(f, claim)) for f in as_value]
     if "ci" in (claim.get("interval") or "").lower() and claim.get("value") is not None:
@@ -178,7 +181,7 @@ def compare_figures(figures: list[Figure], claim: dict[str, Any]) -> Comparison:
     n = claim.get("n")
     if n is not None and claim.get("measure") != "sample_size":
         value_counts = any(r.agrees and r.figure.kind == "count" for r in records)
-        counts = [f for f in figures if _is_people_count(f) and f not in as_value]
+        counts = [f for f in figures if _is_sample_count(f, lexicon) and f not in as_value]
         for f in counts:
             agrees = abs(f.value - n) <= tolerance(f, n)
             # a count that is the claim's own (agreeing) value leaves the n unjudged
@@ -256,22 +259,22 @@ def _stated(text: str) -> tuple[tuple[Figure, ...], frozenset[float]]:
     return figures, frozenset(numbers)
 
 
-def _same_kind(a: Figure, b: Figure) -> bool:
+def _same_kind(a: Figure, b: Figure, lexicon: Lexicon) -> bool:
     if a.kind != b.kind:
         return False
     if a.kind == "count":
-        return unit_family(a.unit) == unit_family(b.unit)
+        return unit_family(a.unit, lexicon) == unit_family(b.unit, lexicon)
     if a.kind == "dose":
         return a.unit.split("/")[0].lower() == b.unit.split("/")[0].lower()
     return a.unit == b.unit
 
 
-def stated_agrees(fig: Figure, claim: dict[str, Any]) -> bool:
+def stated_agrees(fig: Figure, claim: dict[str, Any], lexicon: Lexicon = NO_LEXICON) -> bool:
     """Is this figure one the claim's statement (or its printed figure) itself states, in the same
     kind and unit: the exposure window of "rose over 12 months", a subgroup's "48 of 309 women"?"""
     for text in (claim.get("statement") or "", claim.get("figure") or ""):
         for theirs in _stated(text)[0]:
-            if not _same_kind(fig, theirs):
+            if not _same_kind(fig, theirs, lexicon):
                 continue
             pseudo = {"value": theirs.value, "value_low": theirs.low, "value_high": theirs.high,
                       "measure": "p_value" if theirs.unit == "p_value" else ""}  # fmt: skip

@@ -6,12 +6,13 @@ Reads only files: curated YAML, and the records `kb ingest` stored under `data/f
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
-import re
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,12 @@ from typing import Any
 import sqlite_utils
 
 from . import __version__
-from .cache import BuildCache, DataFile, scan
+from .cache import BuildCache, DataFile, left_behind, scan
 from .doi import doi_url
 from .history import load_history
+from .lexicon import lexicon_rows, load_lexicon
 from .loader import Problem, load_data, read_article, read_records
-from .markup import text_only
+from .markup import strip_markup, text_only
 from .schema import (
     DERIVED,
     FTS,
@@ -64,7 +66,6 @@ FETCHED_ONLY_FIELDS = (
 # are dropped when the database is built, and entities are left as written (`&lt;` is not made `<`),
 # so no JSON the website reads carries markup that came from a record.
 PLAIN_TEXT_FIELDS = ("title", "journal", "publisher", "abstract")
-_TAG_RE = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
 
 
 class BuildError(Exception):
@@ -73,6 +74,62 @@ class BuildError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s) in data/")
+
+
+class DatabaseWriteError(OSError):
+    """The database cannot be written (a folder we may not write to, a full disk); `filename` is
+    the database, `strerror` says why. The previous database is left as it was."""
+
+
+# The files SQLite keeps beside a database while writing it.
+SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+# SQLite's primary result codes that mean the file system refused (sqlite3.h).
+_CANNOT_WRITE = {3: "permission denied", 8: "read-only", 14: "cannot create a file there"}
+_NO_SPACE = {13: "the disk is full", 10: "writing failed (disk full, or the file too large?)"}
+_WRITE_ERRNOS = {
+    errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO,
+}  # fmt: skip
+
+
+def _remove_temp(tmp: Path) -> None:
+    for suffix in ("", *SQLITE_SIDE_FILES):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+
+
+def sweep_temp_files(db_path: Path) -> None:
+    """Remove what builds that were killed or failed left beside db_path (a temporary database and
+    its journal) and in its cache folder."""
+    for tmp in db_path.parent.glob(f".{db_path.name}.*.tmp*"):
+        if left_behind(tmp.name):
+            tmp.unlink(missing_ok=True)
+    BuildCache(db_path.parent / CACHE_FOLDER, db_path.name).sweep()
+
+
+def _write_error(exc: Exception, db_path: Path) -> DatabaseWriteError | None:
+    """A clear error for a database that could not be written; None for any other failure."""
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        why = _CANNOT_WRITE.get(code) or _NO_SPACE.get(code)
+    elif isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+        why = os.strerror(exc.errno).lower()
+    else:
+        return None
+    if why is None:
+        return None
+    kept = "the previous database is unchanged" if db_path.exists() else "nothing was written"
+    message = f"cannot write the database in {db_path.parent.resolve()}: {why}; {kept}"
+    return DatabaseWriteError(getattr(exc, "errno", None) or 0, message, str(db_path))
+
+
+@contextmanager
+def _writing(db_path: Path) -> Iterator[None]:
+    """File operations on the database: refused writes become a DatabaseWriteError."""
+    try:
+        yield
+    except OSError as exc:
+        if (clear := _write_error(exc, db_path)) is None:
+            raise
+        raise clear from exc
 
 
 @dataclass
@@ -126,10 +183,10 @@ def _leads(ours: list[str], theirs: Any, row: dict[str, Any]) -> bool:
 
 
 def plain_text(value: Any) -> Any:
-    """A text field without markup tags (spaces tidied); anything else as it is."""
+    """A text field without markup (`kb.markup.strip_markup`); anything else as it is."""
     if not isinstance(value, str) or "<" not in value:
         return value
-    return " ".join(_TAG_RE.sub("", value).split()) or None
+    return strip_markup(value) or None
 
 
 def merge_fetched(
@@ -356,7 +413,8 @@ def check(data_dir: Path) -> tuple[KB, dict[str, dict[str, Any]], list[Problem]]
     raw = load_data(Path(data_dir))
     kb, problems = validate(raw)
     fetched, fetch_problems = load_fetched(Path(data_dir))
-    return kb, fetched, problems + fetch_problems
+    _lexicon, lexicon_problems = load_lexicon(Path(data_dir))
+    return kb, fetched, problems + fetch_problems + lexicon_problems
 
 
 ClaimSink = Callable[[str, list[dict[str, Any]], dict[str, str | None]], None]
@@ -465,12 +523,14 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
     cache = BuildCache(db_path.parent / CACHE_FOLDER, db_path.name)
     changed = _claim_changes(cache, files, data_dir, db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_temp_files(db_path)
     tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
     problems: list[Problem] = []
+    conn: sqlite3.Connection | None = None
     try:
         if changed is not None:
-            shutil.copyfile(db_path, tmp)
+            with _writing(db_path):
+                shutil.copyfile(db_path, tmp)
         conn = sqlite3.connect(tmp, isolation_level=None)
         db = sqlite_utils.Database(conn)
         if changed is None:
@@ -486,6 +546,8 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
                 _insert(conn, "claims", _claim_rows(rows, updates))
 
         kb, fetched = check_streaming(data_dir, files, cache, on_claims, problems)
+        lexicon, found = load_lexicon(data_dir)
+        problems += found
         if problems:
             conn.close()
             raise BuildError(problems)
@@ -493,6 +555,7 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
             sources, discrepancies = _source_rows(kb.sources, fetched)
             _insert(conn, "sources", sources)
             _insert(conn, "questions", kb.questions)
+            _insert(conn, "lexicon", lexicon_rows(lexicon))
             _insert(conn, "source_discrepancies", discrepancies)
             for name in ("articles", "article_references", "article_statements", "faq_claims"):
                 _insert(conn, name, getattr(kb, name))
@@ -534,9 +597,16 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
         conn.close()
         if integrity != "ok" or fk_errors:
             raise RuntimeError(f"built database failed its checks: {integrity} {fk_errors[:3]}")
-        os.replace(tmp, db_path)
+        with _writing(db_path):
+            os.replace(tmp, db_path)
+    except sqlite3.OperationalError as exc:
+        if (clear := _write_error(exc, db_path)) is None:
+            raise
+        raise clear from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        if conn is not None:
+            conn.close()  # a no-op when closed; else its journal is rolled back and removed
+        _remove_temp(tmp)
     cache.save_manifest(fingerprint, files)
     cache.prune()
     return BuildResult(db_path=db_path, build_id=fingerprint[:12], counts=counts)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,25 @@ def _code_version() -> str:
 
 
 CODE_VERSION = _code_version()
+
+
+def left_behind(name: str) -> bool:
+    """True for a temporary file (`.kb.db.1234.tmp`, its `-journal`, `.x.pickle.1234.tmp`) whose
+    process is gone: a build that was killed or failed. Called before a build writes anything, so
+    this process's own are left behind too."""
+    match = re.search(r"\.(\d+)\.tmp(?:-journal|-wal|-shm)?$", name)
+    if not match:
+        return False
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process, still running
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -121,6 +141,12 @@ class BuildCache:
         data = {"code": CODE_VERSION, "fingerprint": fingerprint,
                 "files": {f.rel: f.digest for f in files}}  # fmt: skip
         self._write(self.manifest_path, json.dumps(data).encode())
+
+    def sweep(self) -> None:
+        """Remove the temporary files of builds that died while writing an entry."""
+        for tmp in self.folder.glob(".*.tmp"):
+            if left_behind(tmp.name):
+                tmp.unlink(missing_ok=True)
 
     def prune(self) -> None:
         """Drop entries this build did not use (older contents of files, removed files)."""

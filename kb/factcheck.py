@@ -56,6 +56,7 @@ STATEMENT_VERDICTS = ("supported", "unverified", "contradicted", "misattributed"
 REFERENCE_VERDICTS = ("ok", "mismatch", "unresolved", "unused", "retracted", "missing")
 # kinds of figure a study reports once (its dose, its participants' age): printed otherwise, wrong
 SINGLE_VALUED_KINDS = ("dose", "age")
+MAX_SOURCES_BY_FIGURE = 3  # sources whose other analyses join the candidates, per sentence
 MAX_DRAFT_CHARS = 1_000_000  # about 150,000 words: a draft, never a book (or /dev/zero)
 
 
@@ -157,6 +158,7 @@ def check_text(
     refs: list[Reference] = parse_references(text)
     ref_spans = [(r.start, r.end) for r in refs]
     by_number = {r.number: r.doi for r in refs if r.number is not None}
+    listed = {r.doi for r in refs if r.doi}
     used: set[str] = set()
     cited_numbers: set[int] = set()
     all_mentions = []
@@ -170,7 +172,7 @@ def check_text(
             continue
         for span in split_clauses(text, sentence):
             try:
-                stmt, numbers, mentions = _check_span(db, index, span, by_number, deadline)
+                stmt, numbers, mentions = _check_span(db, index, span, by_number, deadline, listed)
             except CheckTookTooLong as exc:
                 raise CheckTookTooLong(
                     f"checked {done} of {len(sentences)} sentences in the time allowed; {exc}"
@@ -204,6 +206,7 @@ def _check_span(
     span: Span,
     by_number: dict[int, str | None],
     deadline: float | None = None,
+    listed: set[str] | None = None,
 ) -> tuple[Statement | None, set[int], list]:
     if len(span.text) > POLICY.max_statement_chars:
         return _too_long(span), set(), []
@@ -215,8 +218,15 @@ def _check_span(
         f.end += span.start
     cited, numbers, mentions = _cited_dois(db, span.text, by_number)
     rows = index.candidates(span.text)
-    rows += index.cited_claims(cited or set(), rows)
-    cands = rank(span.text, figures, rows, index.common, index.weights, cited, deadline)
+    by_figure = index.by_figures(figures, rows)
+    rows += by_figure + index.cited_claims(cited or set(), rows + by_figure)
+    # the other analyses of a source whose own figure the sentence gives: which one is meant
+    found = list(dict.fromkeys(r["source_doi"] for r in _agreeing(figures, by_figure, index)))
+    rows += index.cited_claims(set(found[:MAX_SOURCES_BY_FIGURE]) - (cited or set()), rows)
+    cands = rank(
+        span.text, figures, rows, index.common, index.weights, cited, deadline, index.lexicon,
+        listed,
+    )  # fmt: skip
     verdict, best, why = decide(span.text, figures, cands, cited)
     unchecked, disagreeing = _unchecked(index, span, figures, best, cands)
     is_statement = (
@@ -247,6 +257,16 @@ def _check_span(
     return stmt, numbers, mentions
 
 
+def _agreeing(
+    figures: list[Figure], rows: list[dict[str, Any]], index: ClaimIndex
+) -> list[dict[str, Any]]:
+    """The rows (with a source) whose own value a figure of the sentence agrees with."""
+    return [
+        r for r in rows
+        if r.get("source_doi") and compare_figures(figures, r, index.lexicon).value_agrees
+    ]  # fmt: skip
+
+
 def _source_claims(
     index: ClaimIndex, best: Candidate, cands: list[Candidate], figures: list[Figure]
 ) -> tuple[list[dict[str, Any]], set[int], list[tuple[Figure, dict[str, Any]]]]:
@@ -264,7 +284,7 @@ def _source_claims(
             continue
         if (row.get("source_update_status") or "") in SERIOUS_UPDATES:
             continue
-        comparison = compare_figures(figures, row)
+        comparison = compare_figures(figures, row, index.lexicon)
         disagreeing += [
             (r.figure, row) for r in comparison.records
             if not r.agrees and r.role == "value" and r.figure.kind in SINGLE_VALUED_KINDS
@@ -291,6 +311,7 @@ def _unchecked(
     claims: list[dict[str, Any]] = []
     disagreeing: list[tuple[Figure, dict[str, Any]]] = []
     roles_agreeing: set[str] = set()
+    lexicon = index.lexicon
     if best is not None:
         claims, agreed, disagreeing = _source_claims(index, best, cands, figures)
         compared = {id(r.figure) for r in best.comparison.records}
@@ -302,7 +323,7 @@ def _unchecked(
         # a figure compared in a role where another figure agrees (the exposure window beside the
         # outcome's time point) may still be one the source states
         roles = {r.role for r in best.comparison.records if r.figure is f} if best else set()
-        if roles <= roles_agreeing and any(stated_agrees(f, c) for c in claims):
+        if roles <= roles_agreeing and any(stated_agrees(f, c, lexicon) for c in claims):
             continue
         if best is None:
             why = "no claim to compare it with"

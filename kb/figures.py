@@ -28,7 +28,7 @@ _WORD_NUM = (
 )
 _DIGIT_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 NUMBER_RE = re.compile(
-    rf"(?<![\w.,/])(?<![A-Za-z_]-)(?:{_DIGIT_NUM})(?![\w/]|[.,]\d)|\b(?:{_WORD_NUM})(?:\b|(?=fold\b))",
+    rf"(?<![\w.,/])(?<![A-Za-z_]-)(?:{_DIGIT_NUM})(?!(?!x\b)[\w/]|[.,]\d)|\b(?:{_WORD_NUM})(?:\b|(?=fold\b))",
     re.IGNORECASE,
 )
 _FRACTIONS = {"third": 100 / 3, "thirds": 200 / 3, "quarter": 25.0, "quarters": 75.0,
@@ -68,7 +68,8 @@ _NOUN_ALT = "|".join(
            key=len, reverse=True)
 )  # fmt: skip
 _COUNT_AFTER = re.compile(
-    rf"(?:\s+|-)(?:\(?(?!(?:of|in|and|or|to|with|from|the|a|an|for)\b)[A-Za-z][\w\-]*\)?\s+){{0,2}}?"
+    rf"(?:\s+|-)(?:\(?(?!(?:of|in|and|or|to|with|without|from|the|a|an|for|had|have|has|were|was|"
+    rf"are|is|who|whose|which|that|did|do|does)\b)[A-Za-z][\w\-]*\)?\s+){{0,2}}?"
     rf"(?P<u>{_NOUN_ALT})\b",
     re.IGNORECASE,
 )
@@ -93,6 +94,7 @@ _AGE_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _OF_WHOM_AFTER = re.compile(r"\s+of\s+(?:whom|them)\b", re.IGNORECASE)
+_OF_WHOM_BEFORE = re.compile(r"\bof\s+(?:whom|them)[\s,]+$", re.IGNORECASE)
 _N_BEFORE = re.compile(r"(?<![A-Za-z])[nN]\s*[=:]\s*$")  # "n = 90": a sample size
 _CI_BEFORE = re.compile(
     r"(?:\bCI|confidence\s+interval|credible\s+interval)\s*[:,]?\s*(?:of\s+|from\s+)?$",
@@ -320,7 +322,7 @@ def extract_figures(text: str) -> list[Figure]:
             noun = m.group("u").lower()
             kind, unit = "count", _COUNT_NOUNS.get(noun, _COUNT_NOUNS.get(noun.rstrip("s"), noun))
             m = None
-        elif m := _OF_WHOM_AFTER.match(masked, end):
+        elif (m := _OF_WHOM_AFTER.match(masked, end)) or _OF_WHOM_BEFORE.search(before):
             kind, unit, m = "count", "people", None  # "401 people, 351 of whom had pain"
         elif _AGE_BEFORE.search(before) and low is None and not _is_year(raw, a_val):
             kind, unit, m = "age", "years", None  # "aged 63", "a mean age of 54"

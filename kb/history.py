@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,9 +64,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def parse_version(path: str, content: bytes) -> dict[str, dict[str, Any]] | None:
-    """The records of one version of a tracked file, by id (claims) or DOI (sources); None when it
-    is not a YAML list of records (that version is skipped, not read as 'everything removed')."""
+_PREAMBLE_RE = re.compile(r"^(?:[ \t]*(?:#.*)?\n)*$")  # blank and comment lines only
+
+
+def _key(path: str, rec: Any) -> str | None:
+    if not isinstance(rec, dict):
+        return None
+    if path == "sources.yml":
+        try:
+            return normalize_doi(rec.get("doi"))
+        except ValueError:
+            return None
+    key = rec.get("id")
+    return key if isinstance(key, str) else None
+
+
+def _whole(path: str, content: bytes | str) -> dict[str, dict[str, Any]] | None:
     try:
         doc = yaml.load(content, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError:
@@ -74,21 +88,49 @@ def parse_version(path: str, content: bytes) -> dict[str, dict[str, Any]] | None
         return {}
     if not isinstance(doc, list):
         return None
-    source = path == "sources.yml"
     records: dict[str, dict[str, Any]] = {}
     for rec in doc:
-        if not isinstance(rec, dict):
-            continue
-        if source:
+        key = _key(path, rec)
+        if key is not None:
+            records[key] = _plain(rec)
+    return records
+
+
+def parse_version(
+    path: str, content: bytes, items: dict[tuple[bool, str], Any] | None = None
+) -> dict[str, dict[str, Any]] | None:
+    """The records of one version of a tracked file, by id (claims) or DOI (sources); None when it
+    is not a YAML list of records (that version is skipped, not read as 'everything removed').
+
+    Each top-level item (`- ` at the start of a line) is parsed on its own and kept in `items` by
+    its text, so a later version of the file parses only the items that changed. A file of any
+    other layout is parsed whole."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    parts = ("\n" + text).split("\n- ")  # parts[0]: what comes before the first item
+    if len(parts) < 2 or not _PREAMBLE_RE.match(parts[0].lstrip("\n") + "\n") or "\n---" in text:
+        return _whole(path, text)
+    items = {} if items is None else items
+    records: dict[str, dict[str, Any]] = {}
+    source = path == "sources.yml"
+    for part in parts[1:]:
+        chunk = "- " + part
+        ck = (source, chunk)
+        if ck not in items:
             try:
-                key = normalize_doi(rec.get("doi"))
-            except ValueError:
-                continue
-        else:
-            key = rec.get("id")
-            if not isinstance(key, str):
-                continue
-        records[key] = _plain(rec)
+                doc = yaml.load(chunk, Loader=_LOADER)  # noqa: S506 - a safe loader
+            except yaml.YAMLError:
+                return _whole(path, text)
+            if not isinstance(doc, list) or len(doc) != 1:
+                return _whole(path, text)
+            rec = doc[0]
+            key = _key(path, rec)
+            items[ck] = (key, _plain(rec) if key is not None else None)
+        key, rec = items[ck]
+        if key is not None:
+            records[key] = rec
     return records
 
 
@@ -169,6 +211,7 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
 def derive(commits: list[_Commit], blobs: dict[str, bytes], folder: str) -> list[dict[str, Any]]:
     """The history rows, from the commits oldest first and the blob contents. Pure."""
     parsed: dict[tuple[str, str], dict[str, dict[str, Any]] | None] = {}
+    items: dict[tuple[bool, str], Any] = {}  # a record's text -> (key, record), across versions
     last_good: dict[str, dict[str, dict[str, Any]]] = {}
 
     def version(path: str | None, sha: str) -> dict[str, dict[str, Any]] | None:
@@ -176,7 +219,7 @@ def derive(commits: list[_Commit], blobs: dict[str, bytes], folder: str) -> list
             return {}
         if (path, sha) not in parsed:
             parsed[(path, sha)] = (
-                parse_version(path, blobs[sha]) if sha in blobs else None
+                parse_version(path, blobs[sha], items) if sha in blobs else None
             )  # fmt: skip
         return parsed[(path, sha)]
 
@@ -194,10 +237,14 @@ def derive(commits: list[_Commit], blobs: dict[str, bytes], folder: str) -> list
                 continue
             if new_path:
                 last_good[new_path] = new
-            for path, recs, into in ((old_path, old, before), (new_path, new, after)):
+            same = old_path == new_path  # records parsed from the same text are unchanged
+            for path, recs, other, into in (
+                (old_path, old, new, before), (new_path, new, old, after)
+            ):  # fmt: skip
                 kind = "source" if path == "sources.yml" else "claim"
                 for key, rec in recs.items():
-                    into[(kind, key)] = (rec, f"{folder}/{path}")
+                    if not (same and other.get(key) is rec):
+                        into[(kind, key)] = (rec, f"{folder}/{path}")
         for ident in list(before) + [k for k in after if k not in before]:
             old_rec, old_file = before.get(ident, (None, None))
             new_rec, new_file = after.get(ident, (None, None))

@@ -100,7 +100,9 @@ def _on_or_after(date: str | None, since: dt.date | None) -> bool:
     return date[:10] >= since.isoformat()
 
 
-def _pages(conn: sqlite3.Connection, claim_ids: list[str], why: str, severity: str) -> list[Page]:
+def _pages(
+    conn: sqlite3.Connection, claim_ids: list[str], why: str, severity: str, then: str = ""
+) -> list[Page]:
     """FAQ answers and article statements resting on these claims, with what to do about each."""
     if not claim_ids:
         return []
@@ -112,7 +114,7 @@ def _pages(conn: sqlite3.Connection, claim_ids: list[str], why: str, severity: s
         f"on f.id = fc.faq_id where fc.claim_id in ({marks}) order by f.article_id, f.position",
         claim_ids,
     ):
-        todo = TODO[(severity, "faq")]
+        todo = TODO[(severity, "faq")] + then
         action = f"FAQ “{f['question']}” cites {why} ({f['claim_id']}): {todo}."
         pages.append(
             Page("faq", f["id"], f["question"], f["article_id"], None, f["claim_id"], action)
@@ -127,7 +129,7 @@ def _pages(conn: sqlite3.Connection, claim_ids: list[str], why: str, severity: s
         where = f"“{s['title'] or s['article_id']}”" + (
             f", “{s['section']}”," if s["section"] else ""
         )
-        todo = TODO[(severity, "statement")]
+        todo = TODO[(severity, "statement")] + then
         action = f"Article {where} prints a figure that rests on {why} ({s['claim_id']}): {todo}."
         pages.append(
             Page("statement", s["id"], s["title"] or s["article_id"], s["article_id"],
@@ -249,15 +251,15 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert
         if since is not None and date is not None and not _on_or_after(date, since):
             continue
         listed.add(c["id"])
+        then = ""
         if c["status"] == "disputed":
             why = "a disputed claim"
             summary = f"The claim “{c['statement']}” is disputed" + (
                 f": {c['notes']}" if c["notes"] else "."
             )
         else:
-            why = "a withdrawn claim" + (
-                f" (use {c['superseded_by']} instead)" if c["superseded_by"] else ""
-            )
+            why = "a withdrawn claim"
+            then = f"; its replacement is {c['superseded_by']}" if c["superseded_by"] else ""
             summary = f"The claim “{c['statement']}” was withdrawn" + (
                 f": {c['deprecated_reason']}" if c["deprecated_reason"] else "."
             )
@@ -267,7 +269,7 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert
                 summary=summary, date=date, claims=[c["id"]],
                 headline=f"Claim {c['id']} is {c['status']}" if c["status"] == "disputed"
                 else f"Claim {c['id']} was withdrawn",
-                pages=_pages(conn, [c["id"]], why, c["status"]),
+                pages=_pages(conn, [c["id"]], why, c["status"], then),
             )
         )  # fmt: skip
     for claim_id, events in sorted(changes.items()):

@@ -13,13 +13,15 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlite_utils
 from rapidfuzz import fuzz, utils
 
-from .agreement import Comparison, compare_figures
+from .agreement import NO_LEXICON, Comparison, compare_figures
 from .figures import Figure
+from .lexicon import Lexicon, lexicon_from_db
 from .references import SERIOUS_UPDATES
 from .schema import CLAIM_TERMS, CLAIM_VOCAB
 from .verdict_policy import POLICY
@@ -27,6 +29,7 @@ from .verdict_policy import POLICY
 MAX_CANDIDATES = 40  # claims the FTS prefilter hands to the reranker, per sentence
 MAX_QUERY_WORDS = 10  # rarest content words OR-ed into the FTS query
 MAX_DOC_SHARE = 0.01  # words in more claims than this share stay out of the FTS query (at least 50)
+FIGURE_KINDS = ("count", "percent", "measure", "dose", "multiplier")  # figures that find claims
 MAX_CITED_CLAIMS = 200  # claims of the cited sources added to the FTS candidates
 
 STOPWORDS = set(
@@ -51,13 +54,6 @@ CLAIM_COLUMNS = (
     "claims.source_doi, claims.source_update_status, claims.notes, claims.deprecated_reason, "
     "claims.compartments"
 )
-# Compartments as writers name them, lay words included: the side and the joint of the knee.
-_COMPARTMENT_WORDS = {
-    "medial": re.compile(r"\b(?:medial|inner)\b", re.IGNORECASE),
-    "lateral": re.compile(r"\b(?:lateral|outer)\b", re.IGNORECASE),
-    "patellofemoral": re.compile(r"\b(?:patell?o-?femoral|kneecaps?|patellar?)\b", re.IGNORECASE),
-    "tibiofemoral": re.compile(r"\b(?:tibio-?femoral|femoro-?tibial)\b", re.IGNORECASE),
-}
 
 
 @dataclass
@@ -69,6 +65,7 @@ class Candidate:
     coverage: float = 0.0  # the share of the sentence's content words the claim has
     wording: float = 0.0  # `sim` before the bonus for a cited source: the wording alone
     elsewhere: bool = False  # the claim concerns another compartment than the sentence names
+    listed: bool = False  # the draft's reference list holds the claim's source
 
     @property
     def weight(self) -> float:
@@ -122,6 +119,12 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=50_000)
+def _claim_tokens(lexicon: Lexicon, statement: str) -> tuple[str, ...]:
+    """A claim's words, cut once per process: the same claims come up sentence after sentence."""
+    return tuple(tokens(lexicon.normalise(statement)))
+
+
 def similarity(
     sentence: str,
     claim_statement: str,
@@ -137,8 +140,18 @@ def similarity(
     word more (`weights`, from ClaimIndex): the claim that shares "CTX-I" beats a shorter sibling, and
     of two claims about lateral patellofemoral pain the one that also says "stairs" wins.
     """
-    a = [t for t in tokens(sentence) if t not in common]
-    b = [t for t in tokens(claim_statement) if t not in common]
+    return similarity_of_tokens(tokens(sentence), tokens(claim_statement), common, weights)
+
+
+def similarity_of_tokens(
+    sentence: list[str] | tuple[str, ...],
+    claim: list[str] | tuple[str, ...],
+    common: frozenset[str] = frozenset(),
+    weights: Mapping[str, float] | None = None,
+) -> float:
+    """`similarity` over words already cut by `tokens` (a sentence is cut once, not per claim)."""
+    a = [t for t in sentence if t not in common]
+    b = [t for t in claim if t not in common]
     both = set(a) & set(b)
     shared = len(both)
     score = fuzz.token_set_ratio(" ".join(a), " ".join(b), processor=utils.default_process)
@@ -184,13 +197,21 @@ class ClaimIndex:
             key = term[:5]
             if doc > self.df.get(key, 0):
                 self.df[key] = doc
+        self.lexicon = lexicon_from_db(db)
+        # a synonym group reads as one word, as common as its commonest member (a phrase at most
+        # as common as its rarest word)
+        for group in self.lexicon.synonyms:
+            word = tokens(self.lexicon.normalise(group[0]))
+            docs = [min(self.df.get(t, 0) for t in tokens(m)) for m in group if tokens(m)]
+            if word and docs:
+                self.df[word[0]] = max(self.df.get(word[0], 0), *docs)
         cutoff = max(5, self.COMMON_SHARE * self.total)
         self.common = frozenset(k for k, d in self.df.items() if d > cutoff)
         # a shared word's bonus, inverse to how many claims use it: 6 for a word one claim has
         self.weights = {k: self.RARE_BONUS / d for k, d in self.df.items() if d < self.RARE_BONUS}
 
     def candidates(self, text: str) -> list[dict[str, Any]]:
-        query = fts_query(self.db, text, self.df, self.total)
+        query = fts_query(self.db, text + " " + self.lexicon.related(text), self.df, self.total)
         if not query:
             return []
         sql = (
@@ -198,6 +219,24 @@ class ClaimIndex:
             "where claims_fts match :q order by bm25(claims_fts) limit :k"
         )
         return [dict(r) for r in self.db.query(sql, {"q": query, "k": MAX_CANDIDATES})]
+
+    def by_figures(self, figures: list[Figure], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Claims whose value or n is a figure of the sentence (a count, a share, a measure): a
+        figure is as telling as a rare word. Bounded like the FTS prefilter."""
+        mine = [f for f in figures if f.kind in FIGURE_KINDS][:MAX_QUERY_WORDS]
+        values = sorted({f.value for f in mine if f.value is not None})
+        lows = sorted({f.low for f in mine if f.low is not None})
+        if not values and not lows:
+            return []
+        seen = {r["id"] for r in have}
+        marks, low_marks = ", ".join("?" * len(values)), ", ".join("?" * len(lows))
+        sql = " union ".join(
+            [f"select {CLAIM_COLUMNS} from claims where value in ({marks})",
+             f"select {CLAIM_COLUMNS} from claims where n in ({marks})"] * bool(values)
+            + [f"select {CLAIM_COLUMNS} from claims where value_low in ({low_marks})"] * bool(lows)
+        ) + f" limit {MAX_CANDIDATES}"  # fmt: skip
+        params = values * 2 + lows
+        return [dict(r) for r in self.db.query(sql, params) if r["id"] not in seen]
 
     def cited_claims(self, dois: set[str], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The claims of the cited sources not already among `have`: the writer named the source."""
@@ -209,19 +248,19 @@ class ClaimIndex:
         return [dict(r) for r in self.db.query(sql, sorted(dois)) if r["id"] not in seen]
 
 
-def compartments_named(text: str) -> set[str]:
-    """The knee compartments a sentence names: medial, lateral, patellofemoral, tibiofemoral."""
-    return {name for name, rx in _COMPARTMENT_WORDS.items() if rx.search(text)}
+def compartments_named(text: str, lexicon: Lexicon) -> set[str]:
+    """The knee compartments a sentence names (words from the lexicon, lay names included)."""
+    return {name for name, rx in lexicon.compartment_patterns.items() if rx.search(text)}
 
 
-def other_compartment(named: set[str], claim_compartments: Any) -> bool:
+def other_compartment(named: set[str], claim_compartments: Any, lexicon: Lexicon) -> bool:
     """Does the claim concern another side or joint than the one (and only one) the sentence names?"""
     if isinstance(claim_compartments, str):
         claim_compartments = json.loads(claim_compartments or "[]")
     words = {w for c in claim_compartments or [] for w in c.split()}
     if not words or "whole" in words:
         return False
-    for pair in (("medial", "lateral"), ("patellofemoral", "tibiofemoral")):
+    for pair in lexicon.opposite_compartments:
         said = named & set(pair)
         theirs = words & set(pair)
         if len(said) == 1 and theirs and not said & theirs:
@@ -237,26 +276,32 @@ def rank(
     weights: Mapping[str, float] | None = None,
     cited: set[str] | None = None,
     deadline: float | None = None,
+    lexicon: Lexicon = NO_LEXICON,
+    listed: set[str] | None = None,
 ) -> list[Candidate]:
-    """Candidates scored by wording and compared on figures, best wording first.
+    """Candidates scored by wording and compared on figures, best wording first. `listed`: the
+    DOIs of the draft's reference list (a tie-break between claims worded alike).
 
     `deadline` (a `time.monotonic()` value) is checked per candidate: CheckTookTooLong past it."""
     out = []
-    words = set(tokens(text)) - common
-    named = compartments_named(text)
+    said = tokens(lexicon.normalise(text))  # synonyms read as one word; figures from `figures`
+    words = set(said) - common
+    named = compartments_named(text, lexicon)
     for row in rows:
         if deadline is not None and time.monotonic() > deadline:
             raise CheckTookTooLong("stopped inside a sentence")
-        wording = sim = similarity(text, row["statement"], common, weights)
+        statement = _claim_tokens(lexicon, row["statement"])
+        wording = sim = similarity_of_tokens(said, statement, common, weights)
         if cited and row.get("source_doi") in cited:
             sim = min(100.0, sim + POLICY.cited_bonus)
         if sim < POLICY.min_sim:
             continue
-        shared = len(words & set(tokens(row["statement"])))
+        shared = len(words & set(statement))
         coverage = shared / len(words) if words else 0.0
-        elsewhere = bool(named) and other_compartment(named, row.get("compartments"))
-        comparison = compare_figures(figures, row)
-        out.append(Candidate(row, sim, comparison, shared, coverage, wording, elsewhere))
+        elsewhere = bool(named) and other_compartment(named, row.get("compartments"), lexicon)
+        comparison = compare_figures(figures, row, lexicon)
+        mine = bool(listed) and row.get("source_doi") in listed
+        out.append(Candidate(row, sim, comparison, shared, coverage, wording, elsewhere, mine))
     return sorted(out, key=lambda c: -c.sim)
 
 

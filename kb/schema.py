@@ -113,6 +113,11 @@ TABLES: dict[str, dict] = {
         "pk": "term",
         "columns": {"term": str, "doc": int},
     },
+    # data/lexicon.yml as kb check reads it: one JSON value per section (see kb.lexicon)
+    "lexicon": {
+        "pk": "key",
+        "columns": {"key": str, "value": str},
+    },
 }  # fmt: skip
 DERIVED = ("build_info", "claim_terms", "history")  # tables about the build, not curated content
 
@@ -126,6 +131,9 @@ INDEXES: list[tuple[str, list[str]]] = [
     ("claims", ["topic"]),
     ("claims", ["source_doi"]),
     ("claims", ["question"]),
+    ("claims", ["value"]),  # kb check finds claims by a sentence's figures
+    ("claims", ["n"]),
+    ("claims", ["value_low"]),
     ("article_statements", ["claim_id"]),
     ("faq_claims", ["claim_id"]),
     ("history", ["date"]),

@@ -73,7 +73,8 @@ def split_sentences(text: str) -> list[Span]:
             s, e = _trimmed(text, offset + a, offset + b)
             if s < e:
                 spans.append(Span(s, e, text[s:e]))
-        if spans and spans[-1].start >= offset and len(pieces) == 1:
+        bullet = bool(marker and re.search(r"[-*+•]\s|\d[.)/]\s", marker.group()))
+        if spans and spans[-1].start >= offset and len(pieces) == 1 and not bullet:
             last = spans[-1]
             if not re.search(r"[.!?…:][\"'”’)\]]*$", last.text) and len(last.text.split()) <= 12:
                 spans[-1] = Span(last.start, last.end, last.text, heading=True)

@@ -267,6 +267,7 @@ def _check_record(
     rec: Located, spec: dict[str, Field], label: str, path: str, problems: list[Problem]
 ) -> dict[str, Any]:
     row: dict[str, Any] = {}
+    start = len(problems)
     for key, value in rec.items():
         if key == "_file":
             continue
@@ -283,12 +284,9 @@ def _check_record(
             problems.append(Problem(path, rec.line_of(key), where, err))
         elif clean is not None:
             row[key] = clean
+    reported = {p.field for p in problems[start:]}  # this record's: linear in the problems
     for key, f in spec.items():
-        if (
-            f.required
-            and key not in row
-            and not any(p.path == path and p.field == f"{label}.{key}" for p in problems)
-        ):
+        if f.required and key not in row and f"{label}.{key}" not in reported:
             problems.append(Problem(path, rec.line, f"{label}.{key}", "required field is missing"))
     return row
 

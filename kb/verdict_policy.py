@@ -14,14 +14,17 @@ class Policy:
     # -- matching
     min_sim: float = 25  # a candidate below this similarity is dropped before figures are compared
     cited_bonus: float = 20  # similarity a claim gains when the sentence cites its source
+    listed_bonus: float = 3  # ...and, as a tie-break only, when the draft lists its source
     # -- verdicts
     t_text: float = 62  # similarity for a text-only match (a sentence without comparable figures)
     t_figure: float = 50  # similarity for a match whose figures agree
     t_contra: float = 55  # similarity for "the same thing" when figures disagree
     t_figure_strong: float = 30  # similarity enough when the claim's own value agrees
+    min_shared_figure: int = 3  # content words a figure match shares, unless the source is cited
     wrong_analysis_margin: float = 10  # a conflicting claim this much closer in wording outranks
     min_shared_text: int = 4  # content words a text-only match must share with the claim...
     min_coverage: float = 0.5  # ...or, in a short sentence, at least 3 and this share of its words
+    min_text_coverage: float = 0.5  # support on wording alone: this share of the sentence's words
     same_time_bonus: float = 10  # ranking bonus for a rival claim at the sentence's time point
     # -- figure weights in ranking: the claim's own value counts most
     w_value: float = 15.0

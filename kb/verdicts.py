@@ -33,25 +33,84 @@ def decide(
     checkable = [f for f in figures if is_checkable(f)]
     # a claim about another compartment is another analysis: it can only explain a contradiction
     same_place = [c for c in cands if not c.elsewhere]
+    # a time point alone ("over 24 months") is no evidence of which finding a sentence reports:
+    # it counts only for the claim the wording fits best of all those the figures do not contradict
+    top_wording = max([c.wording for c in same_place if not c.conflicts] or [0.0])
+    top_wording = max(P.t_figure, min(top_wording, P.t_text))
     agreeing = [
         c for c in same_place
         if c.agrees and not c.conflicts
         and (c.sim >= P.t_figure or (c.comparison.value_agrees and c.sim >= P.t_figure_strong))
+        and ({r.role for r in c.comparison.agreeing()} - {"time"} or c.wording >= top_wording)
     ]  # fmt: skip
     if agreeing:
-        best = max(agreeing, key=lambda c: (c.sim + c.weight, c.verified))
+        # a verified claim that holds the figure outranks an unverified one that holds it too
+        best = max(
+            agreeing,
+            key=lambda c: (c.verified and c.comparison.value_agrees and c.sim >= P.t_figure,
+                           c.sim + c.weight, c.verified),
+        )  # fmt: skip
+        # the sentence names its source, and that source's own claim, worded at least as close,
+        # gives another figure: the sentence is wrong about its source (not right about another)
+        if cited and best.claim.get("source_doi") not in cited:
+            own = [
+                c for c in same_place
+                if c.verified and c.conflicts and c.claim.get("source_doi") in cited
+                and c.wording > best.wording and _value_differs(c)
+            ]  # fmt: skip
+            if own:
+                rival = max(own, key=lambda c: c.sim + c.weight)
+                return "contradicted", rival, _contradiction(rival, cands, None)
         # the figure is right for another analysis: the sentence's wording is clearly about a claim
         # that gives a different figure ("0.08" for the lateral compartment is the medial B)
         closer = [
             c for c in same_place
             if c.verified and c.conflicts and c.sim >= P.t_contra
             and c.wording >= best.wording + P.wrong_analysis_margin
+            and c.claim.get("source_doi") == best.claim.get("source_doi")
+            and set(c.comparison.conflicts()) != {"n"}  # a total n beside a subgroup's finding
         ]  # fmt: skip
         if closer:
             rival = max(closer, key=lambda c: c.sim + c.weight)
             return "contradicted", rival, _contradiction(rival, cands, None)
+        # the wording fits another analysis of the same source just as well, and that one gives
+        # another figure: which analysis the sentence means is not clear, so it is not supported
+        mine = {id(r.figure) for r in best.comparison.agreeing("value")}
+        tied = [
+            c for c in same_place
+            if c.verified and c.wording >= best.wording
+            and c.claim.get("source_doi") == best.claim.get("source_doi")
+            and any(r.role == "value" and not r.agrees and id(r.figure) in mine
+                    for r in c.comparison.records)
+        ]  # fmt: skip
+        single = len(best.comparison.agreeing()) == 1  # one figure, nothing else ties it down
+        sized = best.claim.get("measure") in ("sample_size", "count")  # a count names its sample
+        if tied and best.verified and single and not sized:
+            rival = max(tied, key=lambda c: c.wording)
+            return (
+                "unverified",
+                best,
+                f"the figure agrees with {best.claim['id']} ({best.claim.get('figure')}), but the "
+                f"wording fits {rival.claim['id']} ({rival.claim.get('figure')}) as well: say "
+                "which analysis is meant",
+            )
+        source = best.claim.get("source_doi")
         if best.claim["status"] == "disputed":
-            rivals = [c for c in cands if c.verified and c.conflicts and c.sim >= P.t_figure]
+            # the same figure, verified for another analysis of the same source: that one holds
+            holds = [
+                c for c in agreeing
+                if c.verified and c.comparison.value_agrees and c.claim.get("source_doi") == source
+            ]  # fmt: skip
+            if holds:
+                best = max(holds, key=lambda c: c.sim + c.weight)
+                return _by_status(
+                    text, best, cited, "; ".join(describe(best.comparison, best.claim)[0])
+                )
+            rivals = [
+                c for c in cands
+                if c.verified and c.conflicts
+                and (c.sim >= P.t_figure or (c.same_time and c.claim.get("source_doi") == source))
+            ]  # fmt: skip
             if rivals:
                 rival = max(
                     rivals, key=lambda c: c.sim + c.weight + P.same_time_bonus * c.same_time
@@ -62,12 +121,29 @@ def decide(
                 best,
                 f"{best.claim['id']} is disputed: {_first_sentence(best.claim.get('notes'))}",
             )
-        return _by_status(text, best, cited, "; ".join(describe(best.comparison, best.claim)[0]))
+        verdict, best, why = _by_status(
+            text, best, cited, "; ".join(describe(best.comparison, best.claim)[0])
+        )
+        # a loose share agreeing by chance ("a third", "roughly 40%") is common in a large KB:
+        # unless the sentence names the source, the wording must share a few words with the claim
+        weak = best.shared < P.min_shared_figure and best.wording < P.t_text
+        if verdict == "supported" and _loose(best) and weak and not _names_source(best, cited):
+            return (
+                "unverified",
+                best,
+                f"the share agrees with {best.claim['id']} ({best.claim.get('figure')}), but the "
+                "wording has little in common with it: check that it is the same finding",
+            )
+        return verdict, best, why
     # figures that agree (a time point, an n) are evidence of the same analysis, too
+    # a sentence that cites a work is contradicted only by what that work says
+    # a time point or an n alone contradicts only a claim the wording clearly speaks of
     conflicting = [
         c for c in same_place
         if c.conflicts and c.sim + max(0.0, c.weight) >= P.t_contra
         and c.claim["status"] != "deprecated"
+        and (not cited or c.claim.get("source_doi") in cited)
+        and (_value_differs(c) or c.wording >= P.t_text)
     ]  # fmt: skip
     if conflicting:
         best = max(
@@ -89,7 +165,7 @@ def decide(
         and (c.shared >= P.min_shared_text or (c.shared >= 3 and c.coverage >= P.min_coverage))
     ]  # fmt: skip
     if textual:
-        best = max(textual, key=lambda c: (c.sim, c.verified))
+        best = max(textual, key=lambda c: (c.sim + P.listed_bonus * c.listed, c.verified))
         compared = bool(best.comparison.records)
         if checkable and not compared and best.verified:
             figs = ", ".join(f.text for f in checkable)
@@ -100,11 +176,36 @@ def decide(
                     f"related verified claim {best.claim['id']}, but the KB does not hold the figure {figs}"
                 ),
             )
-        return _by_status(text, best, cited, "the wording matches")
+        verdict, best, why = _by_status(text, best, cited, "the wording matches")
+        if verdict == "supported" and best.coverage < P.min_text_coverage:
+            return (
+                "unverified",
+                best,
+                f"the sentence says more than {best.claim['id']}, the nearest verified claim, and "
+                "the rest was not checked",
+            )
+        return verdict, best, why
     if checkable:
         figs = ", ".join(f.text for f in checkable)
         return "unsupported", None, f"no claim in the KB speaks to this ({figs})"
     return "unsupported", None, "no claim in the KB speaks to this"
+
+
+def _value_differs(c: Candidate) -> bool:
+    """Does the claim's own value (or its p or interval) differ from the sentence's figure?"""
+    return bool({"value", "p", "ci"} & set(c.comparison.conflicts()))
+
+
+def _names_source(c: Candidate, cited: set[str] | None) -> bool:
+    return bool(cited) and c.claim.get("source_doi") in cited
+
+
+def _loose(c: Candidate) -> bool:
+    """Does the claim's value agree only through a share printed loosely (in words, or hedged)?"""
+    hits = [r.figure for r in c.comparison.agreeing("value")]
+    return bool(hits) and all(
+        f.kind == "percent" and (f.spelled or f.qualifier is not None) for f in hits
+    )
 
 
 def _by_status(

@@ -18,8 +18,8 @@ from test_web import METADATA, RETRACTED_DOI, hostile_data
 from kb.serve import PUBLIC_SETTINGS
 from kb.web.cache import CACHE_ENTRIES
 from kb.web.contract import CLAIM_LOOKUP, FAQ_ENTRY, SOURCE_LOOKUP, STATUSES, problems
+from kb.web.cors import cors_origins
 from kb.web.guard import refused_path
-from kb.web.middleware import cors_origins
 
 FAQ = "/kb/faq.json?_shape=array&_json=claims"
 FAQ_V2 = "/kb/faq_v2.json?_shape=array"

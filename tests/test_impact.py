@@ -77,7 +77,12 @@ def test_since_leaves_out_what_happened_before(retracted: Path) -> None:
     done = impact_of(retracted, "--since", "2026-03-01", "--json")
     ids = [a["id"] for a in json.loads(done.stdout)["alerts"]]
     assert f"source:{ASO}:retraction" not in ids
-    assert done.returncode == 0  # what is left (a disputed claim) has no page resting on it
+    # what is left are disputed claims; the article's "up to 66%" and "two to five times" rest on
+    # two of them, so those pages still need action
+    needing = {a["id"] for a in json.loads(done.stdout)["alerts"] if a["needs_action"]}
+    assert needing == {"claim:article-bml-prevalence-66:disputed",
+                       "claim:article-bml-pain-2-to-5x:disputed"}  # fmt: skip
+    assert done.returncode == 1
     later = impact_of(retracted, "--since", "2026-01-15", "--json")
     assert later.returncode == 1
     assert f"source:{ASO}:retraction" in [a["id"] for a in json.loads(later.stdout)["alerts"]]
@@ -127,3 +132,30 @@ def test_a_claim_changed_since_the_date_lists_the_answers_resting_on_it(tmp_path
     before = impact_of(repo.data, "--since", "2026-03-04", "--json")
     ids = [a["id"] for a in json.loads(before.stdout)["alerts"]]
     assert "claim:aso2021-medial-wb-pain:disputed" not in ids  # disputed before that date
+
+
+def test_a_withdrawn_claim_names_its_replacement_and_the_answers_to_fix(data_copy: Path) -> None:
+    path = data_copy / "claims" / "shi-2023.yml"
+    text = path.read_text(encoding="utf-8")
+    at = text.index("- id: shi2023-bml-before-cartilage")
+    i = text.index("  status: verified\n", at)
+    withdrawn = (
+        "  status: deprecated\n  deprecated_reason: The review's wording was misread.\n"
+        "  superseded_by: aso2021-medial-wb-pain\n"
+    )
+    path.write_text(
+        text[:i] + withdrawn + text[i + len("  status: verified\n") :], encoding="utf-8"
+    )
+    done = impact_of(data_copy, "--json")
+    assert done.returncode == 1, done.stderr
+    alert = next(
+        a for a in json.loads(done.stdout)["alerts"]
+        if a["id"] == "claim:shi2023-bml-before-cartilage:deprecated"
+    )  # fmt: skip
+    assert alert["summary"].endswith("was withdrawn: The review's wording was misread.")
+    assert alert["pages"]  # the article (and any FAQ answer) resting on it
+    for page in alert["pages"]:
+        assert "cites a withdrawn claim (shi2023-bml-before-cartilage)" in page["action"] or (
+            "rests on a withdrawn claim (shi2023-bml-before-cartilage)" in page["action"]
+        )
+        assert page["action"].endswith("; its replacement is aso2021-medial-wb-pain.")

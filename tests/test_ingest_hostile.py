@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sqlite3
+import subprocess
 import time
 import tracemalloc
 import zlib
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import KB, REPO
 from test_ingest import crossref_work, openalex_work, recorded
 
 from ingest import ingest
@@ -275,3 +278,15 @@ def test_the_build_reads_a_stored_record_as_text(data_copy: Path) -> None:
     )
     assert "<" not in json.dumps(row) and "alert(1)" not in json.dumps(row)
     assert row[0].startswith("Real text")
+
+
+def test_the_command_line_bounds_each_doi(stand_in: StandIn, tmp_path: Path) -> None:
+    stand_in.add("crossref", DOI, Canned(body=b"{}", delay=2.0))
+    result = subprocess.run(
+        [*KB, "ingest", DOI, "--data", str(tmp_path), "--timeout", "0.3", "--tries", "20",
+         "--per-doi", "1"],
+        capture_output=True, text=True, cwd=REPO, env={**os.environ, **stand_in.env()}, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "this DOI's time is spent" in result.stdout
+    assert stand_in.count("crossref") <= 5

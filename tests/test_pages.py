@@ -35,37 +35,39 @@ def ds(kb_db: Path) -> Datasette:
 
 
 class VisibleText(HTMLParser):
-    """The text a reader sees without opening anything: no scripts, styles, curators' sections or
-    Datasette's collapsed menu."""
+    """The text a reader sees without opening anything: no scripts or styles, and of a closed
+    `<details>` (curators' fields, history, Datasette's menu) only its `<summary>`."""
 
-    HIDDEN = {"script", "style", "template"}
+    HIDDEN = {"script", "style", "template", "textarea"}
+    VOID = {"br", "img", "input", "meta", "link", "hr", "source", "wbr"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.skip = 0  # depth inside something a reader does not see
-        self.stack: list[bool] = []
+        self.stack: list[tuple[str, bool, bool]] = []  # (tag, shown, shown outside it)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in ("br", "img", "input", "meta", "link", "hr", "source", "wbr"):
+        if tag in self.VOID:
             return
-        classes = (dict(attrs).get("class") or "").split()
-        hidden = (
-            tag in self.HIDDEN
-            or (tag == "details" and ("kb-curator" in classes or "nav-menu" in classes))
-            or tag == "textarea"
-        )
-        self.stack.append(hidden)
-        self.skip += hidden
+        outer = self.stack[-1][1] if self.stack else True
+        shown = outer and tag not in self.HIDDEN
+        if tag == "details" and "open" not in dict(attrs):
+            shown = False
+        if tag == "summary" and self.stack and self.stack[-1][0] == "details":
+            shown = self.stack[-1][2]
+        self.stack.append((tag, shown, outer))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("br", "img", "input", "meta", "link", "hr", "source", "wbr"):
+        if tag in self.VOID:
             return
-        if self.stack:
-            self.skip -= self.stack.pop()
+        open_tags = [t for t, _, _ in self.stack]
+        if (
+            tag in open_tags
+        ):  # close it and anything left open inside it; a stray end tag is ignored
+            del self.stack[len(open_tags) - 1 - open_tags[::-1].index(tag) :]
 
     def handle_data(self, data: str) -> None:
-        if not self.skip:
+        if not self.stack or self.stack[-1][1]:
             self.parts.append(data)
 
 

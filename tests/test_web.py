@@ -176,7 +176,7 @@ def test_claim_page_says_what_was_read_and_when_notices_were_checked(
 
 
 def test_unverified_and_disputed_claims_are_impossible_to_miss(ds: Datasette) -> None:
-    html = get(ds, "/kb/claims/article-bml-prevalence-66").text
+    html = get(ds, "/kb/claims/article-nerve-fibre-ingrowth").text
     banner = re.search(
         r'<div class="kb-banner kb-warn" data-status="unverified".*?</div>', html, re.S
     )

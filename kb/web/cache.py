@@ -9,14 +9,12 @@ a small LRU.
 
 from __future__ import annotations
 
-import asyncio
-import gzip
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from .compression import compress
 from .contract import ENDPOINTS
 
-GZIP_THREAD_BYTES = 64 * 1024  # larger bodies are compressed off the event loop
 CACHE_ENTRIES = 256  # the LRU: responses other than the pinned API URLs
 CACHE_MAX_BODY = 256 * 1024  # per LRU entry
 PINNED_MAX_BODY = 16 * 1024 * 1024  # per pinned entry: the whole FAQ of a large KB still fits
@@ -55,12 +53,14 @@ def cache_key(host: bytes | None, raw_path: bytes, query: bytes) -> tuple:
     return (None if raw_path in API_PATHS else host, raw_path, params)
 
 
-async def compress(body: bytes) -> bytes:
-    """gzip; a large body in a worker thread (zlib lets go of the GIL), so compressing the whole FAQ
-    of a large KB does not stall every other request on the event loop."""
-    if len(body) < GZIP_THREAD_BYTES:
-        return gzip.compress(body, compresslevel=6, mtime=0)
-    return await asyncio.to_thread(gzip.compress, body, 6, mtime=0)
+def etag_matches(if_none_match: bytes, etag: bytes) -> bool:
+    """The client's If-None-Match names `etag` (weakly compared) or `*`."""
+    wanted = etag.removeprefix(b"W/")
+    for tag in if_none_match.split(b","):
+        tag = tag.strip()
+        if tag == b"*" or tag.removeprefix(b"W/") == wanted:
+            return True
+    return False
 
 
 @dataclass

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
+from .asgi import Message, Receive
 
 METHODS = ("GET", "HEAD", "OPTIONS", "POST")
 MAX_QUERY_BYTES = 8 * 1024  # the whole query string, as sent

@@ -1,0 +1,181 @@
+"""Domain words as data: `data/lexicon.yml`, validated like every curated file and carried into kb.db.
+
+`kb check` reads drafts with it: the knee's compartments and their lay names, which count nouns count
+the same thing, and synonyms that read as one word when a sentence is matched with a claim. Parsing
+is pure (`parse_lexicon`); `lexicon_rows` and `lexicon_from_db` move it in and out of the database.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .loader import Located, Problem, parse_yaml
+
+KEYS = ("compartments", "opposite_compartments", "count_families", "synonyms")
+TABLE = "lexicon"
+MAX_WORDS = 5000  # a lexicon is a list of words a curator reads, not a dictionary
+
+
+@dataclass(frozen=True, eq=False)
+class Lexicon:
+    compartments: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    opposite_compartments: tuple[tuple[str, str], ...] = ()
+    count_families: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    synonyms: tuple[tuple[str, ...], ...] = ()
+
+    @cached_property
+    def compartment_patterns(self) -> dict[str, re.Pattern]:
+        return {name: _words_re(words) for name, words in self.compartments.items()}
+
+    @cached_property
+    def family_of(self) -> dict[str, str]:
+        """Count noun (or claim unit) -> the family it counts in."""
+        return {w: fam for fam, words in self.count_families.items() for w in (fam, *words)}
+
+    @cached_property
+    def _synonym_re(self) -> re.Pattern | None:
+        words = [w for group in self.synonyms for w in group]
+        return _words_re(words) if words else None
+
+    @cached_property
+    def _canonical(self) -> dict[str, str]:
+        return {w: group[0] for group in self.synonyms for w in group}
+
+    def normalise(self, text: str) -> str:
+        """Each synonym replaced by one word naming its group (for matching only, never for
+        figures): "TKA" and "knee arthroplasty" both read as "Kneereplacement"."""
+        if self._synonym_re is None:
+            return text
+
+        def one_word(m: re.Match) -> str:
+            return re.sub(
+                r"\W+", "", self._canonical[re.sub(r"\s+", " ", m.group().lower())]
+            ).title()
+
+        return self._synonym_re.sub(one_word, text)
+
+    def related(self, text: str) -> str:
+        """Every word of the synonym groups the text uses: the FTS prefilter finds a claim that
+        says "arthroplasty" for a sentence that says "knee replacement"."""
+        if self._synonym_re is None:
+            return ""
+        found = {
+            self._canonical[re.sub(r"\s+", " ", m.group().lower())]
+            for m in self._synonym_re.finditer(text)
+        }
+        return " ".join(w for group in self.synonyms if group[0] in found for w in group)
+
+    def family(self, unit: str | None) -> str:
+        """The family a count noun or a claim's unit counts in (its last word if not listed)."""
+        u = re.sub(r"\s+", " ", (unit or "").strip().lower())
+        if u in self.family_of:
+            return self.family_of[u]
+        last = u.split(" ")[-1] if u else ""
+        return self.family_of.get(last, last)
+
+
+def _words_re(words: list[str] | tuple[str, ...]) -> re.Pattern:
+    alts = sorted(
+        {re.escape(w.lower()).replace(r"\ ", r"\s+") for w in words}, key=len, reverse=True
+    )
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(alts)})(?![\w-])", re.IGNORECASE)
+
+
+def _strings(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, str) and v.strip() for v in value)
+    )
+
+
+def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
+    """The lexicon in one YAML text, and every problem with its line and field."""
+    doc, problems = parse_yaml(text, rel)
+    if problems:
+        return Lexicon(), problems
+    if doc is None:
+        return Lexicon(), []
+    if not isinstance(doc, dict):
+        return Lexicon(), [Problem(rel, None, None, "expected a mapping of " + ", ".join(KEYS))]
+
+    def line(key: str) -> int | None:
+        return doc.line_of(key) if isinstance(doc, Located) else None
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(rel, line(key), key, message))
+
+    for key in doc:
+        if key not in KEYS:
+            bad(key, "unknown section; expected one of " + ", ".join(KEYS))
+    compartments = doc.get("compartments") or {}
+    families = doc.get("count_families") or {}
+    for key, mapping in (("compartments", compartments), ("count_families", families)):
+        if not isinstance(mapping, dict) or not all(_strings(v) for v in mapping.values()):
+            bad(key, "expected a mapping from a name to a list of words")
+    opposite = doc.get("opposite_compartments") or []
+    if not isinstance(opposite, list) or not all(
+        _strings(p) and len(p) == 2 and set(p) <= set(compartments) for p in opposite
+    ):
+        bad("opposite_compartments", "expected pairs of compartments named under compartments")
+    synonyms = doc.get("synonyms") or []
+    if not isinstance(synonyms, list) or not all(_strings(g) and len(g) >= 2 for g in synonyms):
+        bad("synonyms", "expected a list of groups, each a list of two or more words")
+    elif len({w.lower() for g in synonyms for w in g}) < sum(len(g) for g in synonyms):
+        bad("synonyms", "a word is in more than one group")
+    if problems:
+        return Lexicon(), problems
+    count = sum(len(v) for v in compartments.values()) + sum(len(v) for v in families.values())
+    if count + sum(len(g) for g in synonyms) > MAX_WORDS:
+        return Lexicon(), [Problem(rel, None, None, f"more than {MAX_WORDS} words")]
+    lower = lambda words: tuple(w.strip().lower() for w in words)  # noqa: E731
+    return (
+        Lexicon(
+            {k: lower(v) for k, v in compartments.items()},
+            tuple((a.lower(), b.lower()) for a, b in opposite),
+            {k.lower(): lower(v) for k, v in families.items()},
+            tuple(lower(g) for g in synonyms),
+        ),
+        [],
+    )
+
+
+def load_lexicon(data_dir: Path) -> tuple[Lexicon, list[Problem]]:
+    """`data_dir/lexicon.yml` (an empty lexicon when there is none)."""
+    path = Path(data_dir) / "lexicon.yml"
+    if not path.exists():
+        return Lexicon(), []
+    rel = str(path.relative_to(Path(data_dir).parent))
+    try:
+        return parse_lexicon(path.read_bytes(), rel)
+    except OSError as exc:
+        return Lexicon(), [Problem(rel, None, None, f"cannot be read: {exc.strerror}")]
+
+
+def lexicon_rows(lexicon: Lexicon) -> list[dict[str, str]]:
+    return [
+        {"key": "compartments", "value": json.dumps(lexicon.compartments)},
+        {"key": "opposite_compartments", "value": json.dumps(lexicon.opposite_compartments)},
+        {"key": "count_families", "value": json.dumps(lexicon.count_families)},
+        {"key": "synonyms", "value": json.dumps(lexicon.synonyms)},
+    ]
+
+
+def lexicon_from_db(db: sqlite_utils.Database) -> Lexicon:
+    """The lexicon a build carried into db (empty for a database built without one)."""
+    if not db[TABLE].exists():
+        return Lexicon()
+    got = {r["key"]: json.loads(r["value"]) for r in db.query(f"select key, value from {TABLE}")}
+    return Lexicon(
+        {k: tuple(v) for k, v in (got.get("compartments") or {}).items()},
+        tuple(tuple(p) for p in got.get("opposite_compartments") or []),
+        {k: tuple(v) for k, v in (got.get("count_families") or {}).items()},
+        tuple(tuple(g) for g in got.get("synonyms") or []),
+    )
