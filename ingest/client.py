@@ -24,17 +24,25 @@ import random
 import re
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpcore
 import httpx
 
 from kb import __version__
+
+from .transport import (
+    Budget,
+    Deadline,
+    DeadlineTransport,
+    OutOfTime,
+    TooLarge,
+    origin,
+    read_body,
+)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Response headers kept beside a raw response (what a reviewer needs to see how it was served).
@@ -64,7 +72,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 # counted: that is other DOIs' turn, not this DOI's server being slow).
 DOI_SECONDS = 90.0
 SPENT = "this DOI's time is spent"
-CHUNK = 64 * 1024
 # Safety margin on the rate window, so request arrival jitter never puts one request too many in a window.
 WINDOW_MARGIN = 0.05
 
@@ -162,155 +169,8 @@ class Pacer:
                 self._cond.notify_all()
 
 
-class OutOfTime(Exception):
-    """The response, or the DOI's budget, ran past its deadline."""
-
-
-class TooLarge(Exception):
-    """The response body is larger than the client reads."""
-
-
 class _OffHost(Exception):
     """A redirect to a host the service may not send us to."""
-
-
-@dataclass
-class Budget:
-    """Seconds one DOI may still spend on requests and waits between them."""
-
-    seconds: float
-
-    def spend(self, seconds: float) -> None:
-        self.seconds -= seconds
-
-
-class _Deadline(threading.local):
-    """Per thread: when the response being read must be complete (time.monotonic()), and the
-    budget of the DOI this thread is resolving."""
-
-    at: float | None = None
-    budget: Budget | None = None
-
-
-def _bounded(local: _Deadline, timeout: float | None, error: type[Exception]) -> float | None:
-    """`timeout` for one socket operation, cut to what is left before the response's deadline."""
-    if local.at is None:
-        return timeout
-    left = local.at - time.monotonic()
-    if left <= 0:
-        raise error("the response took longer than the timeout")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read and write ends by the deadline of the response in progress."""
-
-    def __init__(self, stream: httpcore.NetworkStream, local: _Deadline):
-        self._stream, self._local = stream, local
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _bounded(self._local, timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _bounded(self._local, timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        timeout = _bounded(self._local, timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(
-            self._stream.start_tls(ssl_context, server_hostname, timeout), self._local
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, local: _Deadline):
-        self._backend, self._local = httpcore.SyncBackend(), local
-
-    def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None,
-        local_address: str | None = None, socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:  # fmt: skip
-        timeout = _bounded(self._local, timeout, httpcore.ConnectTimeout)
-        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _DeadlineStream(stream, self._local)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:  # pragma: no cover - we never use unix sockets
-        timeout = _bounded(self._local, timeout, httpcore.ConnectTimeout)
-        stream = self._backend.connect_unix_socket(path, timeout, socket_options)
-        return _DeadlineStream(stream, self._local)
-
-    def sleep(self, seconds: float) -> None:  # pragma: no cover - httpcore retries are off
-        self._backend.sleep(seconds)
-
-
-class _Transport(httpx.HTTPTransport):
-    """httpx's transport on a connection pool whose sockets keep to the response deadline."""
-
-    def __init__(self, local: _Deadline):
-        super().__init__()
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(), network_backend=_DeadlineBackend(local)
-        )
-
-
-def origin(url: httpx.URL | str) -> str:
-    """`https://api.crossref.org:443`: scheme, host and port, the unit a redirect may stay within."""
-    url = httpx.URL(url)
-    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
-    return f"{url.scheme}://{url.host}:{port}"
-
-
-def _decoder(response: httpx.Response) -> Any:
-    """A zlib decompressor for the body's content-encoding; None for an unencoded body."""
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        return zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib header, detected
-    raise httpx.DecodingError(f"unsupported content-encoding {encoding!r}")
-
-
-def read_body(response: httpx.Response, max_bytes: int, local: _Deadline) -> bytes:
-    """The decoded body of a streamed response, read until `max_bytes` and no further.
-
-    Raises TooLarge past the limit (as soon as the decoded size passes it, however small the
-    compressed body), OutOfTime past the response's deadline, httpx.DecodingError for a body
-    that does not decompress.
-    """
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes and _decoder(response) is None:
-        raise TooLarge(f"{int(declared):,} bytes declared")
-    decoder = _decoder(response)
-    body = bytearray()
-    try:
-        for chunk in response.iter_raw(CHUNK):
-            if local.at is not None and time.monotonic() > local.at:
-                raise OutOfTime("the response took longer than the timeout")
-            while chunk:
-                if decoder is None:
-                    body += chunk
-                    chunk = b""
-                else:
-                    body += decoder.decompress(chunk, max_bytes + 1 - len(body))
-                    chunk = decoder.unconsumed_tail
-                if len(body) > max_bytes:
-                    raise TooLarge(f"more than {max_bytes:,} bytes")
-        if decoder is not None:
-            body += decoder.flush(max_bytes + 1 - len(body))
-            if len(body) > max_bytes:
-                raise TooLarge(f"more than {max_bytes:,} bytes")
-    except zlib.error as exc:
-        raise httpx.DecodingError(f"the compressed body is damaged: {exc}") from exc
-    return bytes(body)
 
 
 @dataclass
@@ -357,7 +217,7 @@ class Client:
         self.mailto = mailto
         self.tries, self.backoff, self.max_wait = max(1, tries), backoff, max_wait
         self.timeout, self.max_bytes = timeout, max_bytes
-        self._deadline = _Deadline()
+        self._deadline = Deadline()
         # Redirects are followed by `_send`, one paced hop at a time (see the module docstring).
         self.http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
@@ -366,7 +226,7 @@ class Client:
                 "User-Agent": f"bml-kb/{__version__} (kb ingest{contact})",
                 "Accept-Encoding": "gzip, deflate",  # what `read_body` can decode, bounded
             },
-            transport=_Transport(self._deadline),
+            transport=DeadlineTransport(self._deadline),
         )
         self._pacers: dict[str, Pacer] = {}
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ import click
 
 from kb.doi import InvalidDOI
 
+from .client import DOI_SECONDS
 from .report import progress_line, render_json, render_text
 from .run import SourcesError, collect_dois, curated_sources, ingest
 
@@ -40,15 +41,20 @@ class DataError(click.ClickException):
     help="Do not ask OpenAlex (abstract, PMID, open access); what it said before is kept.",
 )  # fmt: skip
 @click.option(
-    "--timeout", default=30.0, show_default=True, help="Seconds to wait for one response."
-)
+    "--timeout", default=30.0, show_default=True,
+    help="Seconds one response may take, from the request to its last byte.",
+)  # fmt: skip
+@click.option(
+    "--per-doi", "per_doi", default=DOI_SECONDS, show_default=True,
+    help="Seconds one DOI may spend on all its requests, retries and waits between them.",
+)  # fmt: skip
 @click.option(
     "--tries", default=4, show_default=True, help="Attempts per request before giving up."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def ingest_cmd(
     dois: tuple[str, ...], from_article: Path | None, all_sources: bool, refresh: bool,
-    data_dir: Path, mailto: str | None, no_openalex: bool, timeout: float, tries: int,
+    data_dir: Path, mailto: str | None, no_openalex: bool, timeout: float, per_doi: float, tries: int,
     as_json: bool,
 ) -> None:  # fmt: skip
     """Resolve DOIs from Crossref (then doi.org and OpenAlex) into data/fetched/.
@@ -58,7 +64,9 @@ def ingest_cmd(
     service that fails never erases what it said before (its stored answer is kept and the failure
     reported). Retractions and corrections (in the work's record or in the notices Crossref lists
     for it) are reported, and so is every difference from the curated sources.yml (the curated
-    value is kept). Service URLs come from
+    value is kept). An answer is stored only when it is the record of the DOI asked for, came
+    from the service's own hosts (doi.org may redirect to Crossref) and is at most 10 MB decoded;
+    anything else is that service's failure. Service URLs come from
     KB_CROSSREF_URL, KB_OPENALEX_URL and KB_DOI_URL; KB_OPENALEX_API_KEY is sent when set.
 
     Exit code 0 when every DOI resolved, 1 when some did not (or a service failed), 2 on a usage
@@ -89,12 +97,13 @@ def ingest_cmd(
             result = ingest(
                 wanted, data_dir, refresh=refresh, mailto=mailto, use_openalex=not no_openalex,
                 timeout=timeout, tries=tries, on_done=lambda _o: bar.update(1), curated=curated,
+                per_doi=per_doi,
             )  # fmt: skip
     else:
         counter = iter(range(1, len(wanted) + 1))
         result = ingest(
             wanted, data_dir, refresh=refresh, mailto=mailto, use_openalex=not no_openalex,
-            timeout=timeout, tries=tries, curated=curated,
+            timeout=timeout, tries=tries, curated=curated, per_doi=per_doi,
             on_done=lambda o: click.echo(f"[{next(counter)}/{len(wanted)}] {progress_line(o)}", err=True),
         )  # fmt: skip
     click.echo(render_json(result) if as_json else render_text(result))

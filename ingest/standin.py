@@ -258,11 +258,12 @@ class StandIn:
             if canned.drip and canned.drip_headers:
                 self._drip(req, head.encode() + canned.body, canned.drip)
                 return
-            req.wfile.write(head.encode())
             if canned.drip:
+                req.wfile.write(head.encode())
                 self._drip(req, canned.body, canned.drip)
                 return
-            for _ in range(canned.repeat):
+            req.wfile.write(head.encode() + canned.body)  # one write: no wait for an ACK
+            for _ in range(canned.repeat - 1):
                 req.wfile.write(canned.body)
         except OSError:  # the client gave up (timeout, too large) and closed the connection
             req.close_connection = True

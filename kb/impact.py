@@ -100,7 +100,9 @@ def _on_or_after(date: str | None, since: dt.date | None) -> bool:
     return date[:10] >= since.isoformat()
 
 
-def _pages(conn: sqlite3.Connection, claim_ids: list[str], why: str, severity: str) -> list[Page]:
+def _pages(
+    conn: sqlite3.Connection, claim_ids: list[str], why: str, severity: str, then: str = ""
+) -> list[Page]:
     """FAQ answers and article statements resting on these claims, with what to do about each."""
     if not claim_ids:
         return []
@@ -112,7 +114,7 @@ def _pages(conn: sqlite3.Connection, claim_ids: list[str], why: str, severity: s
         f"on f.id = fc.faq_id where fc.claim_id in ({marks}) order by f.article_id, f.position",
         claim_ids,
     ):
-        todo = TODO[(severity, "faq")]
+        todo = TODO[(severity, "faq")] + then
         action = f"FAQ “{f['question']}” cites {why} ({f['claim_id']}): {todo}."
         pages.append(
             Page("faq", f["id"], f["question"], f["article_id"], None, f["claim_id"], action)
@@ -127,7 +129,7 @@ def _pages(conn: sqlite3.Connection, claim_ids: list[str], why: str, severity: s
         where = f"“{s['title'] or s['article_id']}”" + (
             f", “{s['section']}”," if s["section"] else ""
         )
-        todo = TODO[(severity, "statement")]
+        todo = TODO[(severity, "statement")] + then
         action = f"Article {where} prints a figure that rests on {why} ({s['claim_id']}): {todo}."
         pages.append(
             Page("statement", s["id"], s["title"] or s["article_id"], s["article_id"],
@@ -136,8 +138,8 @@ def _pages(conn: sqlite3.Connection, claim_ids: list[str], why: str, severity: s
     return pages
 
 
-def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert]:
-    alerts = []
+def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None, limit: int) -> list[Alert]:
+    alerts: list[Alert] = []
     for src in _rows(
         conn,
         "select doi, citation, title, update_status, update_notices from sources "
@@ -153,6 +155,8 @@ def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Aler
         date = dates[0] if dates else None
         if not _on_or_after(date, since):
             continue
+        if len(alerts) >= limit:
+            break
         severity = "serious" if kind in SERIOUS_UPDATES else "check"
         phrase = NOTICE_PHRASES.get(kind, f"has a {kind.replace('_', ' ')} notice")
         when = f" on {date}" if date else ""
@@ -234,8 +238,8 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert]:
-    alerts = []
+def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None, limit: int) -> list[Alert]:
+    alerts: list[Alert] = []
     changes = _history(conn, since)
     claims = _rows(
         conn,
@@ -248,16 +252,18 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert
         date = _status_since(conn, c["id"])
         if since is not None and date is not None and not _on_or_after(date, since):
             continue
+        if len(alerts) >= limit:
+            break
         listed.add(c["id"])
+        then = ""
         if c["status"] == "disputed":
             why = "a disputed claim"
             summary = f"The claim “{c['statement']}” is disputed" + (
                 f": {c['notes']}" if c["notes"] else "."
             )
         else:
-            why = "a withdrawn claim" + (
-                f" (use {c['superseded_by']} instead)" if c["superseded_by"] else ""
-            )
+            why = "a withdrawn claim"
+            then = f"; its replacement is {c['superseded_by']}" if c["superseded_by"] else ""
             summary = f"The claim “{c['statement']}” was withdrawn" + (
                 f": {c['deprecated_reason']}" if c["deprecated_reason"] else "."
             )
@@ -267,12 +273,14 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert
                 summary=summary, date=date, claims=[c["id"]],
                 headline=f"Claim {c['id']} is {c['status']}" if c["status"] == "disputed"
                 else f"Claim {c['id']} was withdrawn",
-                pages=_pages(conn, [c["id"]], why, c["status"]),
+                pages=_pages(conn, [c["id"]], why, c["status"], then),
             )
         )  # fmt: skip
     for claim_id, events in sorted(changes.items()):
         if claim_id in listed:
             continue
+        if len(alerts) >= limit:
+            break
         row = _rows(conn, "select statement from claims where id = ?", [claim_id])
         if not row:  # removed since: nothing can rest on it any more (the build checks that)
             continue
@@ -290,11 +298,16 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert
     return alerts
 
 
-def impact(conn: sqlite3.Connection, since: dt.date | None = None) -> list[Alert]:
+def impact(
+    conn: sqlite3.Connection, since: dt.date | None = None, limit: int | None = None
+) -> list[Alert]:
     """Every alert, most serious first: source notices, then claims disputed or withdrawn, then
-    claims changed since `since` (only with a `since`: the history is what dates a change)."""
+    claims changed since `since` (only with a `since`: the history is what dates a change).
+    With `limit`, at most that many, source notices first (a public feed stays bounded)."""
     order = {"serious": 0, "deprecated": 1, "disputed": 2, "check": 3, "changed": 4}
-    alerts = _notice_alerts(conn, since) + _claim_alerts(conn, since)
+    cap = limit if limit is not None else 2**62
+    alerts = _notice_alerts(conn, since, cap)
+    alerts += _claim_alerts(conn, since, cap - len(alerts))
     return sorted(alerts, key=lambda a: (order.get(a.severity, 9), a.id))
 
 

@@ -132,3 +132,30 @@ def test_a_claim_changed_since_the_date_lists_the_answers_resting_on_it(tmp_path
     before = impact_of(repo.data, "--since", "2026-03-04", "--json")
     ids = [a["id"] for a in json.loads(before.stdout)["alerts"]]
     assert "claim:aso2021-medial-wb-pain:disputed" not in ids  # disputed before that date
+
+
+def test_a_withdrawn_claim_names_its_replacement_and_the_answers_to_fix(data_copy: Path) -> None:
+    path = data_copy / "claims" / "shi-2023.yml"
+    text = path.read_text(encoding="utf-8")
+    at = text.index("- id: shi2023-bml-before-cartilage")
+    i = text.index("  status: verified\n", at)
+    withdrawn = (
+        "  status: deprecated\n  deprecated_reason: The review's wording was misread.\n"
+        "  superseded_by: aso2021-medial-wb-pain\n"
+    )
+    path.write_text(
+        text[:i] + withdrawn + text[i + len("  status: verified\n") :], encoding="utf-8"
+    )
+    done = impact_of(data_copy, "--json")
+    assert done.returncode == 1, done.stderr
+    alert = next(
+        a for a in json.loads(done.stdout)["alerts"]
+        if a["id"] == "claim:shi2023-bml-before-cartilage:deprecated"
+    )  # fmt: skip
+    assert alert["summary"].endswith("was withdrawn: The review's wording was misread.")
+    assert alert["pages"]  # the article (and any FAQ answer) resting on it
+    for page in alert["pages"]:
+        assert "cites a withdrawn claim (shi2023-bml-before-cartilage)" in page["action"] or (
+            "rests on a withdrawn claim (shi2023-bml-before-cartilage)" in page["action"]
+        )
+        assert page["action"].endswith("; its replacement is aso2021-medial-wb-pain.")

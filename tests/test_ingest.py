@@ -162,7 +162,8 @@ def test_429_with_retry_after_seconds_then_success(stand_in: StandIn, tmp_path: 
 def test_429_with_retry_after_http_date(stand_in: StandIn, tmp_path: Path) -> None:
     doi = "10.1038/srep16696"
     busy = recorded("openalex/error_429_10.1038_hdy.2013.26.html")
-    busy.headers = {"Retry-After": email.utils.formatdate(time.time() + 2, usegmt=True)}
+    # 3 s ahead, to the second: the wait is still over 1 s when the requests before it were slow
+    busy.headers = {"Retry-After": email.utils.formatdate(time.time() + 3, usegmt=True)}
     stand_in.add("openalex", doi, busy, openalex_work(doi))
     stand_in.add("crossref", doi, recorded("crossref/works_10.1038_srep16696.json"))
     result = ingest([doi], tmp_path, **FAST)

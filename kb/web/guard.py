@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
+from .asgi import Message, Receive
 
 METHODS = ("GET", "HEAD", "OPTIONS", "POST")
 MAX_QUERY_BYTES = 8 * 1024  # the whole query string, as sent
@@ -27,6 +24,10 @@ FACET_PARAMS = (b"_facet", b"_facet_array", b"_facet_date")
 FACET_SIZE = b"_facet_size"
 MAX_FACETS = 6
 DEFAULT_BODY_LIMIT = 64 * 1024  # bytes of body for any route without a limit of its own
+# Paths a public instance does not answer: the database's path on the server, the exact versions
+# and threads of the software (what an attacker would look up first). /-/health says it is up.
+REFUSED_IN_PUBLIC = (b"/-/databases", b"/-/databases.json", b"/-/versions", b"/-/versions.json",
+                     b"/-/threads", b"/-/threads.json")  # fmt: skip
 _TERM = re.compile(r"\w+")
 
 

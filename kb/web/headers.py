@@ -19,6 +19,8 @@ from pathlib import Path
 
 import datasette
 
+from .asgi import Message, Send
+
 OUR_TEMPLATES = Path(__file__).parent / "templates"
 DATASETTE_TEMPLATES = Path(datasette.__file__).parent / "templates"
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S)
@@ -75,3 +77,16 @@ def security_headers(hsts_max_age: int, over_https: bool) -> list[tuple[bytes, b
     if hsts_max_age > 0 and over_https:
         out.append((b"strict-transport-security", f"max-age={hsts_max_age}".encode()))
     return out
+
+
+def secured(send: Send, ours: list[tuple[bytes, bytes]]) -> Send:
+    """A send() that gives the response our headers, replacing any of the same name."""
+    names = {k for k, _ in ours}
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+            message = dict(message, headers=kept + ours)
+        await send(message)
+
+    return wrapped

@@ -2,8 +2,8 @@
 and keep slow searches from starving the website's API.
 
 Order, outermost first: security headers → refusals (`guard.py`: path, method, query, public-only
-paths, the body read up to its limit) → health and preflight → response cache and conditional GET
-(304) → bounded slots for heavy requests (`gate.py`) → response headers → gzip.
+paths, the body read up to its limit) → health and preflight → default facets → response cache and
+conditional GET (304) → bounded slots for heavy requests (`gate.py`) → response headers → gzip.
 
 - Every response gets the headers of `headers.py` (CSP, no framing, referrer policy, nosniff, HSTS
   over HTTPS when the `hsts_max_age` setting asks for it).
@@ -12,9 +12,11 @@ paths, the body read up to its limit) → health and preflight → response cach
   OPTIONS and POST, over-long query strings and searches, repeated or unknown facets, a malformed
   `_through`, a body over its route's limit (413 as soon as the limit is passed, chunked too) and a
   form that is not UTF-8.
+- A table's default facet asked for again in the URL is dropped from it (`facets.py`): worked out once.
 - `/-/health` answers `{"ok": true, "build": ...}` without touching SQL. In public mode
   `/-/databases`, `/-/versions` and `/-/threads` (the server's paths and exact software) are refused.
-- CORS only for JSON (`*.json`, `*.jsonld`), only for the configured origins; HTML never gets it.
+- CORS only for JSON (`*.json`, `*.jsonld`), only for the configured origins; HTML never gets it
+  (`cors.py`).
 - Every JSON response says which build it came from (`X-KB-Build`). When the database is immutable
   (`kb serve --public`), a 200 JSON response also gets `Cache-Control: public`, a weak ETag from the
   build id and `Vary: Origin, Accept-Encoding` (a public instance has no login, so Datasette's
@@ -30,116 +32,43 @@ paths, the body read up to its limit) → health and preflight → response cach
   second slow request at a time adds no throughput (measured: 71 vs 72 searches/s on 100k claims)
   but doubles how long the loop, and so every cached FAQ answer, waits behind slow requests. A
   fact-check runs in a worker process of its own (`checkpool.py`), never on the loop.
-- gzip for text and JSON bodies of 1 KB or more sent in one piece, when the client accepts it (the
-  standard library's `gzip`, so no dependency); streamed bodies pass through as they are.
+- gzip for text and JSON bodies of 1 KB or more sent in one piece, when the client accepts it
+  (`compression.py`); streamed bodies pass through as they are.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from . import guard
-from .cache import (
-    API_PARAMS,
-    Entry,
-    ResponseCache,
-    api_query,
-    cache_key,
-    compress,
+from . import asgi, facets, guard
+from .asgi import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    discard,
+    internal_scope,
+    no_body,
+    plain,
 )
+from .cache import API_PARAMS, PINNED_URLS, Entry, ResponseCache, api_query, cache_key, etag_matches
 from .check import BODY_LIMITS
+from .compression import GZIP_MIN_BYTES, accepts_gzip, gzip_send
+from .cors import allowed_origin, cors_headers, cors_origins, origins_from, preflight
 from .gate import DEFAULT_HEAVY_SLOTS, HeavyGate, is_heavy
-from .headers import https, security_headers
+from .headers import https, secured, security_headers
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Names the plugin (`__init__.py`) and the tests import from here.
+__all__ = ["DEFAULT_HEAVY_SLOTS", "KBMiddleware", "cors_origins", "origins_from"]
 
-DEFAULT_ORIGINS = ("https://amsk.co.uk",)
 JSON_SUFFIXES = (b".json", b".jsonld")
 JSON_TYPES = (b"application/json", b"application/ld+json")
-COMPRESSIBLE = (b"text/", b"application/json", b"application/ld+json", b"application/javascript")
-GZIP_MIN_BYTES = 1024
-ALLOWED_METHODS = "GET, HEAD, OPTIONS"
-ALLOWED_REQUEST_HEADERS = "If-None-Match, Accept, Accept-Language, Content-Language"
-EXPOSED_HEADERS = "ETag, X-KB-Build"
 PUBLIC_VARY = b"Origin, Accept-Encoding"
 RETRY_AFTER_S = 1
-# Paths a public instance does not answer: the database's path on the server, the exact versions
-# and threads of the software (what an attacker would look up first). /-/health says it is up.
-REFUSED_IN_PUBLIC = (b"/-/databases", b"/-/databases.json", b"/-/versions", b"/-/versions.json",
-                     b"/-/threads", b"/-/threads.json")  # fmt: skip
 HEALTH_PATH = b"/-/health"
-
-# The URLs warmed at startup and pinned in the cache (per article ones come from the plugin).
-WARM_URLS = (
-    "/kb/faq.json?_shape=array&_json=claims",
-    "/kb/faq.json?_shape=array",
-    "/-/faq.jsonld",
-)
-
-
-def cors_origins(env: str | None, configured: Iterable[str] | None) -> tuple[str, ...]:
-    """KB_CORS_ORIGINS (comma-separated) wins over the plugin config, which wins over the default."""
-    if env is not None and env.strip():
-        return tuple(o.strip().rstrip("/") for o in env.split(",") if o.strip())
-    if configured:
-        return tuple(str(o).rstrip("/") for o in configured)
-    return DEFAULT_ORIGINS
-
-
-def _raw_path(scope: Scope) -> bytes:
-    return (scope.get("raw_path") or scope["path"].encode("utf-8")).partition(b"?")[0]
-
-
-def _headers(scope: Scope) -> dict[bytes, bytes]:
-    return {k.lower(): v for k, v in scope.get("headers", [])}
-
-
-def _etag_matches(if_none_match: bytes, etag: bytes) -> bool:
-    wanted = etag.removeprefix(b"W/")
-    for tag in if_none_match.split(b","):
-        tag = tag.strip()
-        if tag == b"*" or tag.removeprefix(b"W/") == wanted:
-            return True
-    return False
-
-
-def _accepts_gzip(accept_encoding: bytes) -> bool:
-    for part in accept_encoding.lower().split(b","):
-        name, _, params = part.strip().partition(b";")
-        if name.strip() in (b"gzip", b"*"):
-            return b"q=0" not in params.replace(b" ", b"") or b"q=0." in params
-    return False
-
-
-async def _plain(send: Send, status: int, text: str, headers: Iterable[tuple[bytes, bytes]] = ()):
-    body = text.encode("utf-8")
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _no_body() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def _discard(message: Message) -> None:
-    return None
 
 
 class KBMiddleware:
@@ -166,14 +95,10 @@ class KBMiddleware:
         self.gate = HeavyGate(heavy_slots)
         self.hsts_max_age = hsts_max_age
         self.warmed = False
+        self.facets: facets.Defaults | None = None
 
     def allowed_origin(self, origin: bytes | None) -> bytes | None:
-        if not origin:
-            return None
-        text = origin.decode("latin-1")
-        if "*" in self.origins or text in self.origins:
-            return origin
-        return None
+        return allowed_origin(self.origins, origin)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -182,8 +107,8 @@ class KBMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = _headers(scope)
-        send = self.secured(send, https(scope, headers))
+        headers = asgi.request_headers(scope)
+        send = secured(send, security_headers(self.hsts_max_age(), https(scope, headers)))
         receive = await self.admit(scope, receive, send, headers)
         if receive is not None:
             await self.handle(scope, receive, send)
@@ -193,7 +118,7 @@ class KBMiddleware:
     ) -> Receive | None:
         """The receive() to serve the request with, or None when it was answered here: a refusal
         (`guard`), the health check, or a CORS preflight. A body is read here, up to its limit."""
-        raw_path = _raw_path(scope)
+        raw_path = asgi.raw_path(scope)
         method = scope["method"]
         refusal = (
             (400, "Bad request: this path is not allowed.")
@@ -206,18 +131,18 @@ class KBMiddleware:
         problem = guard.query_problem(scope.get("query_string", b""))
         if refusal is None and problem:
             refusal = (400, problem)
-        if refusal is None and self.is_public() and raw_path in REFUSED_IN_PUBLIC:
+        if refusal is None and self.is_public() and raw_path in guard.REFUSED_IN_PUBLIC:
             refusal = (403, "Forbidden: not available on a public instance.")
         if refusal is not None:
             extra = [(b"allow", ", ".join(guard.METHODS).encode())] if refusal[0] == 405 else []
-            await _plain(send, refusal[0], refusal[1] + "\n", extra)
+            await plain(send, refusal[0], refusal[1] + "\n", extra)
             return None
         if raw_path == HEALTH_PATH:
             await self.health(send)
             return None
         if method == "OPTIONS" and raw_path.endswith(JSON_SUFFIXES):
             if b"access-control-request-method" in headers:
-                await self.preflight(send, self.allowed_origin(headers.get(b"origin")), headers)
+                await preflight(send, self.allowed_origin(headers.get(b"origin")), headers)
                 return None
         if method != "POST":
             return receive
@@ -236,11 +161,11 @@ class KBMiddleware:
         )
         if body is None:
             text = f"Payload too large: at most {limit // 1024} KB may be sent here.\n"
-            await _plain(send, 413, text, [(b"connection", b"close")])
+            await plain(send, 413, text, [(b"connection", b"close")])
             return None
         problem = guard.form_problem(body, headers.get(b"content-type", b""))
         if problem:
-            await _plain(send, 400, problem + "\n")
+            await plain(send, 400, problem + "\n")
             return None
         return guard.replay(body, receive)
 
@@ -252,8 +177,8 @@ class KBMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_path = _raw_path(scope)
-        headers = _headers(scope)
+        raw_path = asgi.raw_path(scope)
+        headers = asgi.request_headers(scope)
         method = scope["method"]
         is_json = raw_path.endswith(JSON_SUFFIXES)
         origin = self.allowed_origin(headers.get(b"origin"))
@@ -262,12 +187,16 @@ class KBMiddleware:
             await self.warm()
         if raw_path in API_PARAMS:
             scope = dict(scope, query_string=api_query(raw_path, scope.get("query_string", b"")))
+        elif b"_facet" in scope.get("query_string", b""):  # a default facet asked for again
+            defaults = await self.default_facets()
+            query = facets.without_defaults(raw_path, scope["query_string"], defaults)
+            scope = dict(scope, query_string=query)
         build = await self.build_id() if is_json else None
         etag = f'W/"kb-{build}"'.encode() if build and public else None
         not_modified = bool(
             etag
             and method in ("GET", "HEAD")
-            and _etag_matches(headers.get(b"if-none-match", b""), etag)
+            and etag_matches(headers.get(b"if-none-match", b""), etag)
         )
         cacheable = public and is_json and method in ("GET", "HEAD")
         key = cache_key(headers.get(b"host"), raw_path, scope.get("query_string", b""))
@@ -275,10 +204,10 @@ class KBMiddleware:
         gzip_ok = (
             method != "HEAD"
             and not not_modified
-            and _accepts_gzip(headers.get(b"accept-encoding", b""))
+            and accepts_gzip(headers.get(b"accept-encoding", b""))
         )
         out = self.finish(
-            self.gzip_send(send) if gzip_ok else send,
+            gzip_send(send) if gzip_ok else send,
             send,
             build,
             etag,
@@ -303,7 +232,7 @@ class KBMiddleware:
         gate = self.gate if public and is_heavy(raw_path) else None
         if gate is not None:
             if not await gate.acquire():
-                await _plain(
+                await plain(
                     send,
                     503,
                     "Busy: too many slow requests at once. Try again in a moment.\n",
@@ -415,12 +344,13 @@ class KBMiddleware:
                 (b"etag", etag),
                 (b"cache-control", f"public, max-age={self.max_age()}".encode()),
             ]
-        if origin:
-            out += [
-                (b"access-control-allow-origin", origin),
-                (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
-            ]
-        return out
+        return out + cors_headers(origin)
+
+    async def default_facets(self) -> facets.Defaults:
+        """Each table's default facets (`facets.py`), read from Datasette's metadata once."""
+        if self.facets is None:
+            self.facets = facets.parse_defaults(*await asgi.fetch(self.app, facets.METADATA_URL))
+        return self.facets
 
     # ------------------------------------------------------------ warming the website's API
 
@@ -429,30 +359,20 @@ class KBMiddleware:
         if self.warmed:
             return
         self.warmed = True
-        urls = list(WARM_URLS)
+        urls = list(PINNED_URLS)
         if self.warm_urls is not None:
             urls += [u for u in await self.warm_urls() if u not in urls]
-        scopes = [self.internal_scope(url) for url in urls]
+        scopes = [internal_scope(url) for url in urls]
         for scope in scopes:
             raw_path = scope["raw_path"]
             if raw_path in API_PARAMS:
                 scope = dict(scope, query_string=api_query(raw_path, scope["query_string"]))
             self.cache.pinned_keys.add(cache_key(None, raw_path, scope["query_string"]))
         for scope in scopes:
-            await self.handle(scope, _no_body, _discard)
+            await self.handle(scope, no_body, discard)
         for entry in self.cache.pinned.values():  # the website asks with Accept-Encoding: gzip
             if len(entry.body) >= GZIP_MIN_BYTES:
                 await entry.compressed()
-
-    @staticmethod
-    def internal_scope(url: str) -> Scope:
-        path, _, query = url.partition("?")
-        return {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-            "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
-            "query_string": query.encode(), "headers": [(b"host", b"localhost")],
-            "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 80),
-        }  # fmt: skip
 
     def warm_on_startup(self, send: Send) -> Send:
         """Warm before the server reports startup complete, i.e. before it accepts a connection."""
@@ -466,87 +386,3 @@ class KBMiddleware:
             await send(message)
 
         return wrapped
-
-    # ------------------------------------------------------------ small pieces
-
-    def secured(self, send: Send, over_https: bool) -> Send:
-        """Every response gets our security headers (`headers.py`), replacing any of the same name."""
-        ours = security_headers(self.hsts_max_age(), over_https)
-        names = {k for k, _ in ours}
-
-        async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message = dict(message, headers=kept + ours)
-            await send(message)
-
-        return wrapped
-
-    async def preflight(self, send: Send, origin: bytes | None, headers: dict[bytes, bytes]):
-        wanted = headers.get(b"access-control-request-method", b"").decode("latin-1").upper()
-        if origin is None or wanted not in ("GET", "HEAD"):
-            await _plain(send, 403, "CORS preflight refused.\n", [(b"vary", b"Origin")])
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 204,
-                "headers": [
-                    (b"access-control-allow-origin", origin),
-                    (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
-                    (b"access-control-allow-headers", ALLOWED_REQUEST_HEADERS.encode()),
-                    (b"access-control-max-age", b"86400"),
-                    (b"vary", b"Origin"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b""})
-
-    @staticmethod
-    def gzip_send(send: Send) -> Send:
-        start: Message | None = None
-        passthrough = False
-
-        async def wrapped(message: Message) -> None:
-            nonlocal start, passthrough
-            if passthrough or message["type"] not in ("http.response.start", "http.response.body"):
-                await send(message)
-                return
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            assert start is not None
-            headers = list(start.get("headers", []))
-            names = {k.lower(): v for k, v in headers}
-            body = message.get("body", b"")
-            compressible = names.get(b"content-type", b"").startswith(COMPRESSIBLE)
-            if compressible:
-                vary = names.get(b"vary")
-                if vary is None:
-                    headers.append((b"vary", b"Accept-Encoding"))
-                elif b"accept-encoding" not in vary.lower():
-                    headers = [(k, v) for k, v in headers if k.lower() != b"vary"]
-                    headers.append((b"vary", vary + b", Accept-Encoding"))
-            if (
-                compressible
-                and not message.get("more_body", False)
-                and len(body) >= GZIP_MIN_BYTES
-                and b"content-encoding" not in names
-            ):
-                body = await compress(body)
-                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
-                headers += [
-                    (b"content-encoding", b"gzip"),
-                    (b"content-length", str(len(body)).encode()),
-                ]
-                message = dict(message, body=body)
-            passthrough = True
-            await send(dict(start, headers=headers))
-            await send(message)
-
-        return wrapped
-
-
-def origins_from(datasette) -> tuple[str, ...]:
-    config = datasette.plugin_config("kb") or {}
-    return cors_origins(os.environ.get("KB_CORS_ORIGINS"), config.get("cors_origins"))
