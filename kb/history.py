@@ -294,6 +294,8 @@ def load_history(data_dir: Path, cache_folder: Path, db_name: str = "kb.db") -> 
         pass
     try:
         commits = _log(data_dir)
+        if not commits:  # e.g. a tarball unpacked inside some other repository
+            return History(status="unavailable: no commit of this repository touches the data")
         shas = {s for c in commits for _o, _n, a, b in c.changes for s in (a, b) if s != NULL_SHA}
         rows = derive(commits, _blobs(data_dir, shas), data_dir.name)
     except (OSError, subprocess.SubprocessError, ValueError) as exc:

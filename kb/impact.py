@@ -138,8 +138,8 @@ def _pages(
     return pages
 
 
-def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert]:
-    alerts = []
+def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None, limit: int) -> list[Alert]:
+    alerts: list[Alert] = []
     for src in _rows(
         conn,
         "select doi, citation, title, update_status, update_notices from sources "
@@ -155,6 +155,8 @@ def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Aler
         date = dates[0] if dates else None
         if not _on_or_after(date, since):
             continue
+        if len(alerts) >= limit:
+            break
         severity = "serious" if kind in SERIOUS_UPDATES else "check"
         phrase = NOTICE_PHRASES.get(kind, f"has a {kind.replace('_', ' ')} notice")
         when = f" on {date}" if date else ""
@@ -236,8 +238,8 @@ def _short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert]:
-    alerts = []
+def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None, limit: int) -> list[Alert]:
+    alerts: list[Alert] = []
     changes = _history(conn, since)
     claims = _rows(
         conn,
@@ -250,6 +252,8 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert
         date = _status_since(conn, c["id"])
         if since is not None and date is not None and not _on_or_after(date, since):
             continue
+        if len(alerts) >= limit:
+            break
         listed.add(c["id"])
         then = ""
         if c["status"] == "disputed":
@@ -275,6 +279,8 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert
     for claim_id, events in sorted(changes.items()):
         if claim_id in listed:
             continue
+        if len(alerts) >= limit:
+            break
         row = _rows(conn, "select statement from claims where id = ?", [claim_id])
         if not row:  # removed since: nothing can rest on it any more (the build checks that)
             continue
@@ -292,11 +298,16 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None) -> list[Alert
     return alerts
 
 
-def impact(conn: sqlite3.Connection, since: dt.date | None = None) -> list[Alert]:
+def impact(
+    conn: sqlite3.Connection, since: dt.date | None = None, limit: int | None = None
+) -> list[Alert]:
     """Every alert, most serious first: source notices, then claims disputed or withdrawn, then
-    claims changed since `since` (only with a `since`: the history is what dates a change)."""
+    claims changed since `since` (only with a `since`: the history is what dates a change).
+    With `limit`, at most that many, source notices first (a public feed stays bounded)."""
     order = {"serious": 0, "deprecated": 1, "disputed": 2, "check": 3, "changed": 4}
-    alerts = _notice_alerts(conn, since) + _claim_alerts(conn, since)
+    cap = limit if limit is not None else 2**62
+    alerts = _notice_alerts(conn, since, cap)
+    alerts += _claim_alerts(conn, since, cap - len(alerts))
     return sorted(alerts, key=lambda a: (order.get(a.severity, 9), a.id))
 
 

@@ -74,6 +74,34 @@ def staleness(conn: sqlite3.Connection, days: int = DEFAULT_DAYS, today: dt.date
     return report
 
 
+def staleness_counts(
+    conn: sqlite3.Connection, days: int = DEFAULT_DAYS, today: dt.date | None = None
+) -> dict[str, int]:
+    """The three counts of `staleness` and their total, in one aggregate query (the home page)."""
+    today = today or dt.date.today()
+    cutoff = (today - dt.timedelta(days=days)).isoformat()
+    last = (
+        "select record_id, max(substr(date, 1, 10)) as d from history where kind = 'claim' "
+        "group by record_id"
+        if _has_history(conn)
+        else "select null as record_id, null as d where 0"
+    )
+    reverified = "max(coalesce(c.curated_on, ''), coalesce(l.d, ''))"
+    old_notices = "(s.retrieved_at is not null and substr(s.retrieved_at, 1, 10) < :cutoff)"
+    row = conn.execute(
+        f"with last as ({last}) select count(*), "
+        "coalesce(sum(s.retrieved_at is null), 0), "
+        f"coalesce(sum({old_notices}), 0), "
+        f"coalesce(sum({reverified} < :cutoff), 0), "
+        f"coalesce(sum(s.retrieved_at is null or {old_notices} or {reverified} < :cutoff), 0) "
+        "from claims c join sources s on s.doi = c.source_doi "
+        "left join last l on l.record_id = c.id",
+        {"cutoff": cutoff},
+    ).fetchone()
+    return {"days": days, "today": today.isoformat(), "claims": row[0], "never_checked": row[1],
+            "notices_old": row[2], "not_reverified": row[3], "total": row[4]}  # fmt: skip
+
+
 def render_text(report: Staleness, limit: int = 20) -> str:
     """Counts, then the oldest claims in each list (ids for curators)."""
     lines = [f"Staleness on {report.today} (stale after {report.days} days):"]

@@ -84,3 +84,16 @@ def test_public_serves_the_feed(public_server: str) -> None:
     feed = feedparser.parse(response.content)
     assert not feed.bozo and feed.version == "atom10"
     assert ASO  # the public instance serves the curated data, which has no notice yet
+
+
+def test_the_feed_is_bounded_source_notices_first(data_copy: Path, monkeypatch) -> None:
+    with_notice(data_copy, monkeypatch, notice("retraction", (2026, 2, 1)))
+    build(data_copy, data_copy.parent / "kb.db")
+    everything = Datasette([str(data_copy.parent / "kb.db")], metadata=METADATA)
+    assert len(feedparser.parse(get(everything, "/-/alerts.atom").content).entries) > 2
+    metadata = {**METADATA, "plugins": {**METADATA.get("plugins", {}), "kb": {
+        **METADATA.get("plugins", {}).get("kb", {}), "alerts_max_entries": 2}}}  # fmt: skip
+    bounded = Datasette([str(data_copy.parent / "kb.db")], metadata=metadata)
+    entries = feedparser.parse(get(bounded, "/-/alerts.atom").content).entries
+    assert len(entries) == 2
+    assert entries[0].title.endswith("was retracted on 2026-02-01")

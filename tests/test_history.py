@@ -179,3 +179,15 @@ def test_a_build_without_git_works_and_says_history_is_unavailable(
     assert result.counts["claims"] == 2
     assert build_info(db)["history"].startswith("unavailable")
     assert history_of(db, "one-prevalence") == []
+
+
+def test_data_unpacked_inside_another_repository_has_no_history(tmp_path: Path) -> None:
+    outer = Repo(tmp_path / "outer")  # a repository that never tracked this data
+    (outer.data / "README").write_text("not the KB\n", encoding="utf-8")
+    outer.commit("Something else", "2026-01-01T00:00:00+00:00")
+    data = tmp_path / "outer" / "unpacked" / "data"
+    (data / "claims").mkdir(parents=True)
+    (data / "sources.yml").write_text(SOURCES, encoding="utf-8")
+    (data / "claims" / "one.yml").write_text(claim("one-prevalence"), encoding="utf-8")
+    build(data, tmp_path / "kb.db")
+    assert build_info(tmp_path / "kb.db")["history"].startswith("unavailable")

@@ -23,6 +23,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 CONTENT_TYPE = "application/atom+xml; charset=utf-8"
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 PAGE_TABLES = {"faq": "faq", "statement": "article_statements", "reference": "article_references"}
+MAX_ENTRIES = 200  # a feed's entries at most (plugin config `alerts_max_entries`): sources first
 FEED_TITLE = "Evidence alerts: what a retraction, a correction or a changed claim affects"
 
 
@@ -48,8 +49,10 @@ def _built_at(conn: sqlite3.Connection) -> str:
     return _rfc3339(row[0] if row else None, "1970-01-01T00:00:00Z")
 
 
-def feed_data(conn: sqlite3.Connection, since: dt.date | None) -> tuple[list[Alert], str]:
-    return impact(conn, since), _built_at(conn)
+def feed_data(
+    conn: sqlite3.Connection, since: dt.date | None, limit: int
+) -> tuple[list[Alert], str]:
+    return impact(conn, since, limit), _built_at(conn)
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -126,7 +129,8 @@ async def alerts_atom(datasette, request):
             since = dt.date.fromisoformat(since_text)
         except ValueError:
             return Response.text("since must be a date, YYYY-MM-DD", status=400)
-    alerts, built_at = await db.execute_fn(lambda conn: feed_data(conn, since))
+    limit = int((datasette.plugin_config("kb") or {}).get("alerts_max_entries") or MAX_ENTRIES)
+    alerts, built_at = await db.execute_fn(lambda conn: feed_data(conn, since, limit))
     base = datasette.absolute_url(request, "/").rstrip("/")
     self_url = datasette.absolute_url(request, request.path)
     if since:
