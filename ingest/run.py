@@ -33,6 +33,7 @@ REPORTED_FIELDS = (
     "authors",
 )
 RESOLVED = ("fetched", "unchanged", "cached")
+MAX_ARTICLE_CHARS = 1_000_000  # the most --from-article reads (an article is a few thousand words)
 
 
 @dataclass
@@ -75,7 +76,10 @@ class IngestResult:
 def dois_from_article(path: Path) -> list[str]:
     """DOIs cited by an article: `references[].doi` of our articles/*.yml, or any DOI in a text file."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read(MAX_ARTICLE_CHARS + 1)  # /dev/zero or a dump is not an article
+    if len(text) > MAX_ARTICLE_CHARS:
+        raise ValueError(f"{path}: more than {MAX_ARTICLE_CHARS:,} characters: not an article")
     if path.suffix.lower() in (".yml", ".yaml"):
         doc, problems = parse_yaml(text, str(path))  # located errors; no alias expansion
         if problems:
@@ -309,6 +313,7 @@ def ingest(
     dois = list(dict.fromkeys(normalize_doi(d) for d in dois))
     started = dt.datetime.now(dt.UTC)
     curated = curated_sources(data_dir) if curated is None else curated
+    store.sweep(data_dir)
     result = IngestResult()
     todo: list[str] = []
     for doi in dois:

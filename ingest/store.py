@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from kb.cache import left_behind
 from kb.doi import doi_slug
 
 from .client import Reply
@@ -34,7 +35,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     """Write obj as JSON to path atomically; the old file stays whole if anything fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
@@ -45,6 +46,14 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def sweep(data_dir: Path) -> None:
+    """Remove the temporary files of ingest runs that were killed while writing (their process is
+    gone), so they are neither read nor committed."""
+    for tmp in fetched_dir(data_dir).rglob(".*.tmp"):
+        if left_behind(tmp.name, own=False):
+            tmp.unlink(missing_ok=True)
 
 
 def read_json(path: Path) -> Any:

@@ -40,16 +40,16 @@ def _code_version() -> str:
 CODE_VERSION = _code_version()
 
 
-def left_behind(name: str) -> bool:
-    """True for a temporary file (`.kb.db.1234.tmp`, its `-journal`, `.x.pickle.1234.tmp`) whose
-    process is gone: a build that was killed or failed. Called before a build writes anything, so
-    this process's own are left behind too."""
+def left_behind(name: str, own: bool = True) -> bool:
+    """True for a temporary file (`.kb.db.1234.tmp`, its `-journal`, `.x.pickle.1234.tmp`: the
+    process id last) whose process is gone: a build that was killed or failed. A build calls it
+    before it writes anything, so this process's own count too unless `own` is False."""
     match = re.search(r"\.(\d+)\.tmp(?:-journal|-wal|-shm)?$", name)
     if not match:
         return False
     pid = int(match.group(1))
     if pid == os.getpid():
-        return True
+        return own
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -9,6 +9,7 @@ keeps the sentence at most `unverified`. Renderers for people live with the CLI 
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -113,6 +114,10 @@ class DraftTooLarge(ValueError):
     """The draft is longer than MAX_DRAFT_CHARS."""
 
 
+_NOT_SURNAMES = {"university", "institute", "hospital", "trust", "initiative", "consortium",
+                 "foundation", "society", "college", "centre", "center", "clinic", "group"}  # fmt: skip
+
+
 def _cited_dois(
     db: sqlite_utils.Database, text: str, by_number: dict[int, str | None]
 ) -> tuple[set[str] | None, set[int], list]:
@@ -127,7 +132,10 @@ def _cited_dois(
         else:
             unknown = True
     for m in mentions:
-        src = source_by_author(db, m.surname, m.year)
+        if m.surname.lower() in _NOT_SURNAMES:
+            continue  # "Hirosaki University (2022)": an institution, not an author
+        # a wrong year is the reference check's business: the statement still names the work
+        src = source_by_author(db, m.surname, m.year) or source_by_author(db, m.surname, None)
         if src:
             dois.add(src["doi"])
         else:
@@ -228,6 +236,15 @@ def _check_span(
         listed,
     )  # fmt: skip
     verdict, best, why = decide(span.text, figures, cands, cited)
+    source = best.claim.get("source_doi") if best else None
+    if verdict == "supported" and (numbers or mentions) and not (cited and source in cited):
+        # the sentence cites something the KB cannot resolve, and the claim's source is not
+        # among what it could: whose finding this is cannot be told
+        verdict = "unverified"
+        why = (
+            f"matches {best.claim['id']}, from {source}, but the sentence cites a work the KB "
+            "cannot resolve: check which source it means"
+        )
     unchecked, disagreeing = _unchecked(index, span, figures, best, cands)
     is_statement = (
         best is not None or any(is_checkable(f) for f in figures) or numbers or mentions
@@ -257,6 +274,13 @@ def _check_span(
     return stmt, numbers, mentions
 
 
+_CODED_NAME_RE = re.compile(r"(?<![\w-])[A-Za-z]+[-‐]?\d[\d,.]*[A-Za-z0-9]*(?<![.,])(?![\w-])")
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[-‐\s]+", "", text.lower())
+
+
 def _agreeing(
     figures: list[Figure], rows: list[dict[str, Any]], index: ClaimIndex
 ) -> list[dict[str, Any]]:
@@ -270,9 +294,9 @@ def _agreeing(
 def _source_claims(
     index: ClaimIndex, best: Candidate, cands: list[Candidate], figures: list[Figure]
 ) -> tuple[list[dict[str, Any]], set[int], list[tuple[Figure, dict[str, Any]]]]:
-    """The verified claims of the source the sentence rests on that no figure of the sentence
-    contradicts, the figures that agree with one of them, and the figures that only disagree with
-    that source (a dose or an age of the source's own, printed differently)."""
+    """The verified claims of the source the sentence rests on that some figure of the sentence
+    agrees with and none contradicts, the figures that agree with one of them, and the figures
+    that only disagree with that source (a dose or an age of its own, printed differently)."""
     source = best.claim.get("source_doi")
     rows = [c.claim for c in cands if c.claim.get("source_doi") == source]
     rows += index.cited_claims({source} if source else set(), rows)
@@ -289,8 +313,8 @@ def _source_claims(
             (r.figure, row) for r in comparison.records
             if not r.agrees and r.role == "value" and r.figure.kind in SINGLE_VALUED_KINDS
         ]  # fmt: skip
-        if comparison.conflicts():
-            continue  # a claim the sentence contradicts in some role vouches for none of its figures
+        if comparison.conflicts() or not comparison.agreeing():
+            continue  # only a claim the sentence's figures agree with (and never contradict) vouches
         claims.append(row)
         agreed |= {id(f) for f in comparison.agreeing_figures}
     disagreeing = [(f, c) for f, c in disagreeing if id(f) not in agreed]
@@ -332,6 +356,19 @@ def _unchecked(
         else:
             why = f"read as a {f.kind}, but the source's claims have no such figure to compare"
         out.append({"text": f.text, "start": f.start, "end": f.end, "why": why})
+    if best is not None:  # a name with a number (SF-36, hsPRO-C2, vitamin D3) the source never uses
+        said = {
+            _plain(m.group()) for c in claims
+            for m in _CODED_NAME_RE.finditer(c.get("statement") or "")
+        }  # fmt: skip
+        spans = [(f.start - span.start, f.end - span.start) for f in figures]
+        for m in _CODED_NAME_RE.finditer(span.text):
+            if any(a < m.end() and m.start() < b for a, b in spans):
+                continue  # part of a figure read ("R2 = 0.94", "313.5 mm3")
+            if _plain(m.group()) not in said:
+                out.append({"text": m.group(), "start": span.start + m.start(),
+                            "end": span.start + m.end(),
+                            "why": "a name with a number that the source's claims do not use"})  # fmt: skip
     read = [(f.start, f.end) for f in figures]
     for n in number_like(span.text):
         start, end = span.start + n.start, span.start + n.end

@@ -171,6 +171,9 @@ class Figure:
 def parse_number(text: str) -> tuple[float, int]:
     """`'1,412'` -> (1412, 0); `'0.70'` -> (0.7, 2); `'twenty-five'` -> (25, 0)."""
     t = text.strip().lower()
+    if t[0] in "-−" and len(t) > 1:
+        value, decimals = parse_number(t[1:])
+        return -value, decimals
     if t[0].isdigit():
         t = t.replace(",", "")
         decimals = len(t.split(".")[1]) if "." in t else 0
@@ -391,7 +394,7 @@ def is_checkable(fig: Figure) -> bool:
 # Anything that reads as a number: digits standing alone (not inside a name such as C2, T2 or
 # vitamin D3) and number words. What no figure covers is reported as not checked.
 _NUMBER_LIKE_RE = re.compile(
-    rf"(?<![\w.,\-])(?<![A-Za-z]-)\d(?:[\d,.]*\d)?(?![A-Za-z])|"
+    rf"(?<![\w.,])(?<![A-Za-z]-)(?<!\d-)\d(?:[\d,.]*\d)?(?![A-Za-z])|"
     rf"\b(?:{_WORD}|hundreds?|thousands?|millions?|dozens?|half|halves|thirds?|quarters?|"
     rf"fifths?|tenths?)\b",
     re.IGNORECASE,
@@ -425,5 +428,6 @@ def number_like(text: str) -> list[NumberLike]:
                 continue
         elif raw.lower() == "one" and not _ONE_RATIO_AFTER.match(masked, m.end()):
             continue
-        out.append(NumberLike(raw, m.start(), m.end()))
+        start = m.start() - _negative_at(masked, m.start())  # "-28" is not the 28 a claim states
+        out.append(NumberLike(text[start : m.end()], start, m.end()))
     return out

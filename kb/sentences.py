@@ -88,7 +88,17 @@ def split_clauses(text: str, span: Span, min_words: int = 6) -> list[Span]:
     starts = [m.start() for m in re.finditer(r"\S+", span.text)]
     parts: list[Span] = []
     cut = 0  # offsets within span.text
+    depth, seen = (
+        0,
+        0,
+    )  # brackets open before the match: never cut inside "(95% CI 1 to 2; p = 0.01)"
     for m in _CLAUSE_RE.finditer(span.text):
+        between = span.text[seen : m.start()]
+        depth = max(0, depth + between.count("(") + between.count("[") - between.count(")")
+                    - between.count("]"))  # fmt: skip
+        seen = m.start()
+        if depth:
+            continue
         left = bisect_left(starts, m.start() + 1) - bisect_left(starts, cut)
         right = len(starts) - bisect_left(starts, m.end())
         if left >= min_words and right >= min_words:

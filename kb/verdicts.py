@@ -34,8 +34,8 @@ def decide(
     # a claim about another compartment is another analysis: it can only explain a contradiction
     same_place = [c for c in cands if not c.elsewhere]
     # a time point alone ("over 24 months") is no evidence of which finding a sentence reports:
-    # it counts only for the claim the wording fits best of all those the figures do not contradict
-    top_wording = max([c.wording for c in same_place if not c.conflicts] or [0.0])
+    # it counts only for the claim the wording fits best of all those the figures agree with
+    top_wording = max([c.wording for c in same_place if c.agrees and not c.conflicts] or [0.0])
     top_wording = max(P.t_figure, min(top_wording, P.t_text))
     agreeing = [
         c for c in same_place

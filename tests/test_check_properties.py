@@ -56,9 +56,10 @@ def stated_numbers(claims) -> set[float]:
     return out
 
 
-def _verdict(db, text: str) -> tuple[str, dict]:
+def _verdict(db, text: str, at: int = 0) -> tuple[str, dict]:
+    """The verdict on the statement (a sentence or a clause of it) holding text[at]."""
     report = check_text(db, text).to_dict()
-    stmts = [s for s in report["statements"] if s["start"] == 0] or report["statements"]
+    stmts = [s for s in report["statements"] if s["start"] <= at < s["end"]]
     assert stmts, text
     s = stmts[0]
     for u in s["unchecked"]:
@@ -81,7 +82,7 @@ def test_a_changed_figure_is_never_supported(db, claims, stated_numbers, pick, n
     if re.match(r"(19|20)\d\d$", m.group()):
         return  # a year is the reference list's business
     text = claim["statement"][: m.start()] + f"{number:,}" + claim["statement"][m.end() :]
-    verdict, s = _verdict(db, text)
+    verdict, s = _verdict(db, text, m.start())
     assert verdict != "supported", (text, s)
 
 
@@ -102,7 +103,7 @@ def test_an_added_figure_is_never_supported(
         return
     claim = claims[pick % len(claims)]
     text = claim["statement"].rstrip(".") + ", " + extra.format(n=f"{number:,}") + "."
-    verdict, s = _verdict(db, text)
+    verdict, s = _verdict(db, text, text.rindex(f"{number:,}"))
     assert verdict != "supported", (text, s)
     if verdict == "unverified":
         assert any(str(number) in u["text"].replace(",", "") for u in s["unchecked"]), s

@@ -132,7 +132,8 @@ def test_repeated_and_unknown_facets_are_refused(public_server: str) -> None:
 
 def test_a_default_facet_asked_for_again_is_worked_out_once(public_server: str) -> None:
     # `status` is a default facet of claims (metadata.yml); before, the URL's own made `status_2`
-    for query in ("_facet=status", "_facet=source_doi&_facet=status&_facet_size=3"):
+    for query in ("_facet=status", '_facet={"simple":"status"}',
+                  "_facet=source_doi&_facet=status&_facet_size=3"):  # fmt: skip
         facets = httpx.get(f"{public_server}/kb/claims.json?{query}", timeout=30).json()[
             "facet_results"
         ]

@@ -290,3 +290,26 @@ def test_the_command_line_bounds_each_doi(stand_in: StandIn, tmp_path: Path) -> 
     assert result.returncode == 1
     assert "this DOI's time is spent" in result.stdout
     assert stand_in.count("crossref") <= 5
+
+
+def test_an_endless_article_is_refused(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*KB, "ingest", "--from-article", "/dev/zero", "--data", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "/dev/zero: more than 1,000,000 characters: not an article" in result.stderr
+
+
+def test_what_a_killed_ingest_left_is_swept(stand_in: StandIn, tmp_path: Path) -> None:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    records = tmp_path / "fetched" / "records"
+    records.mkdir(parents=True)
+    left = records / f".10.5555_x.json.140000.{proc.pid}.tmp"  # thread id, then process id
+    running = records / f".10.5555_y.json.140000.{os.getpid()}.tmp"  # this one is still running
+    for path in (left, running):
+        path.write_text("{")
+    stand_in.add("crossref", DOI, crossref_work(DOI))
+    assert ingest([DOI], tmp_path, **FAST).outcomes[0].status == "fetched"
+    assert not left.exists() and running.exists()

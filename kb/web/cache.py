@@ -33,6 +33,12 @@ API_PARAMS: dict[bytes, tuple[bytes, ...]] = {
     b"/kb/source.json": (b"_shape", b"_nl", b"doi"),
     b"/-/faq.jsonld": (b"article",),
 }
+# The URLs warmed at startup and pinned (per article ones come from the plugin).
+PINNED_URLS = (
+    "/kb/faq.json?_shape=array&_json=claims",
+    "/kb/faq.json?_shape=array",
+    "/-/faq.jsonld",
+)
 # Responses that do not depend on the Host header (no absolute URLs in them): cached across hosts.
 API_PATHS = tuple(API_PARAMS)
 

@@ -81,10 +81,23 @@ def without_defaults(raw_path: bytes, query: bytes, defaults: Defaults) -> bytes
     kept = []
     for part in query.split(b"&"):
         name, _, value = part.partition(b"=")
-        if name.startswith(b"_facet") and (_unquote(name), _unquote(value)) in wanted:
+        if name.startswith(b"_facet") and (_unquote(name), _simple(_unquote(value))) in wanted:
             continue
         kept.append(part)
     return b"&".join(kept)
+
+
+def _simple(value: bytes) -> bytes:
+    """`{"simple": "status"}` (the JSON form of a facet parameter) is `status`."""
+    if not value.startswith(b"{"):
+        return value
+    try:
+        config = json.loads(value)
+    except ValueError:
+        return value
+    if isinstance(config, dict) and set(config) == {"simple"} and isinstance(config["simple"], str):
+        return config["simple"].encode()
+    return value
 
 
 def _unquote(raw: bytes) -> bytes:

@@ -24,6 +24,10 @@ FACET_PARAMS = (b"_facet", b"_facet_array", b"_facet_date")
 FACET_SIZE = b"_facet_size"
 MAX_FACETS = 6
 DEFAULT_BODY_LIMIT = 64 * 1024  # bytes of body for any route without a limit of its own
+# Paths a public instance does not answer: the database's path on the server, the exact versions
+# and threads of the software (what an attacker would look up first). /-/health says it is up.
+REFUSED_IN_PUBLIC = (b"/-/databases", b"/-/databases.json", b"/-/versions", b"/-/versions.json",
+                     b"/-/threads", b"/-/threads.json")  # fmt: skip
 _TERM = re.compile(r"\w+")
 
 

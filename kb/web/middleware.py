@@ -54,7 +54,7 @@ from .asgi import (
     no_body,
     plain,
 )
-from .cache import API_PARAMS, Entry, ResponseCache, api_query, cache_key, etag_matches
+from .cache import API_PARAMS, PINNED_URLS, Entry, ResponseCache, api_query, cache_key, etag_matches
 from .check import BODY_LIMITS
 from .compression import GZIP_MIN_BYTES, accepts_gzip, gzip_send
 from .cors import allowed_origin, cors_headers, cors_origins, origins_from, preflight
@@ -68,18 +68,7 @@ JSON_SUFFIXES = (b".json", b".jsonld")
 JSON_TYPES = (b"application/json", b"application/ld+json")
 PUBLIC_VARY = b"Origin, Accept-Encoding"
 RETRY_AFTER_S = 1
-# Paths a public instance does not answer: the database's path on the server, the exact versions
-# and threads of the software (what an attacker would look up first). /-/health says it is up.
-REFUSED_IN_PUBLIC = (b"/-/databases", b"/-/databases.json", b"/-/versions", b"/-/versions.json",
-                     b"/-/threads", b"/-/threads.json")  # fmt: skip
 HEALTH_PATH = b"/-/health"
-
-# The URLs warmed at startup and pinned in the cache (per article ones come from the plugin).
-WARM_URLS = (
-    "/kb/faq.json?_shape=array&_json=claims",
-    "/kb/faq.json?_shape=array",
-    "/-/faq.jsonld",
-)
 
 
 class KBMiddleware:
@@ -142,7 +131,7 @@ class KBMiddleware:
         problem = guard.query_problem(scope.get("query_string", b""))
         if refusal is None and problem:
             refusal = (400, problem)
-        if refusal is None and self.is_public() and raw_path in REFUSED_IN_PUBLIC:
+        if refusal is None and self.is_public() and raw_path in guard.REFUSED_IN_PUBLIC:
             refusal = (403, "Forbidden: not available on a public instance.")
         if refusal is not None:
             extra = [(b"allow", ", ".join(guard.METHODS).encode())] if refusal[0] == 405 else []
@@ -370,7 +359,7 @@ class KBMiddleware:
         if self.warmed:
             return
         self.warmed = True
-        urls = list(WARM_URLS)
+        urls = list(PINNED_URLS)
         if self.warm_urls is not None:
             urls += [u for u in await self.warm_urls() if u not in urls]
         scopes = [internal_scope(url) for url in urls]
