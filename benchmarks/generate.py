@@ -328,7 +328,7 @@ def write_db(db_path: Path, n_claims: int, seed: int = SEED, batch: int = 20_000
     """The database `kb build` would make from `write_data`'s files, written directly (for 1M claims)."""
     import sqlite_utils
 
-    from kb.build import claim_flag, format_citation, format_figure
+    from kb.build import claim_flag, format_citation, format_figure, format_short_citation
     from kb.schema import TABLES, ensure_db_shape, ensure_fts
 
     db_path = Path(db_path)
@@ -354,6 +354,7 @@ def write_db(db_path: Path, n_claims: int, seed: int = SEED, batch: int = 20_000
     for src in sources(n_sources, seed):
         src["url"] = f"https://doi.org/{src['doi']}"
         src["citation"] = format_citation(src)
+        src["short_citation"] = format_short_citation(src)
         rows.append(src)
     ids: list[str] = []
     claim_rows: list[dict[str, Any]] = []
@@ -391,7 +392,7 @@ def write_db(db_path: Path, n_claims: int, seed: int = SEED, batch: int = 20_000
         faqs, links = [], []
         for f in faq(n_claims, seed):
             links += [{"faq_id": f["id"], "claim_id": ids[i]} for i in f.pop("claim_indexes")]
-            faqs.append(dict(f, evidence_status="verified"))
+            faqs.append(f)
         insert("faq", faqs)
         insert("faq_claims", links)
         insert("build_info", [{"key": "build_id", "value": f"synthetic-{n_claims}-{seed}"}])

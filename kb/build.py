@@ -26,7 +26,15 @@ from .history import load_history
 from .lexicon import lexicon_rows, load_lexicon
 from .loader import Problem, load_data, read_article, read_records
 from .markup import strip_markup, text_only
-from .schema import DERIVED, FTS, TABLES, count_claim_terms, ensure_db_shape, ensure_fts
+from .schema import (
+    DERIVED,
+    FTS,
+    SERIOUS_UPDATES,
+    TABLES,
+    count_claim_terms,
+    ensure_db_shape,
+    ensure_fts,
+)
 from .validate import (
     KB,
     ClaimChecker,
@@ -58,11 +66,6 @@ FETCHED_ONLY_FIELDS = (
 # are dropped when the database is built, and entities are left as written (`&lt;` is not made `<`),
 # so no JSON the website reads carries markup that came from a record.
 PLAIN_TEXT_FIELDS = ("title", "journal", "publisher", "abstract")
-# Update types that put a source's claims under a warning, most serious first. The one list: the
-# build's flags, kb check's verdicts and the web pages all read it.
-SERIOUS_UPDATES = (
-    "retraction", "withdrawal", "removal", "expression_of_concern", "partial_retraction",
-)  # fmt: skip
 
 
 class BuildError(Exception):
@@ -298,6 +301,42 @@ def format_citation(src: dict[str, Any]) -> str:
     return text.strip()
 
 
+def _surname(full: str) -> str:
+    """`David A. Walsh` -> `Walsh`; `Felson DT` -> `Felson`."""
+    bits = full.replace(".", "").split()
+    if len(bits) >= 2 and bits[-1].isupper() and len(bits[-1]) <= 3:
+        return " ".join(bits[:-1])
+    return bits[-1] if bits else ""
+
+
+SHORT_TITLE_WORDS = 6  # a short citation of a study with no known authors quotes its title this far
+
+
+def format_short_citation(src: dict[str, Any]) -> str:
+    """`Aso et al. 2021`, `Felson and Hill 2001`, `Felson 2007`: how a reader names a study in a
+    sentence. Only the leading authors known (`authors_complete` false) reads `et al.`; no authors:
+    the title's first words and the year, else the journal and year; nothing known: the DOI."""
+    names = [_surname(a) for a in src.get("authors") or [] if a.strip()]
+    more = src.get("authors_complete") == 0  # False from YAML, 0 from a row
+    title = (src.get("title") or "").split()
+    if not names and title:  # a reader knows a paper by its title before its journal
+        who = (
+            "“"
+            + " ".join(title[:SHORT_TITLE_WORDS])
+            + ("…”" if len(title) > SHORT_TITLE_WORDS else "”")
+        )
+    elif not names:
+        who = src.get("journal") or ""
+    elif len(names) >= 3 or (more and names):
+        who = f"{names[0]} et al."
+    elif len(names) == 2:
+        who = f"{names[0]} and {names[1]}"
+    else:
+        who = names[0]
+    text = " ".join(str(p) for p in (who, src.get("year")) if p)
+    return text or f"doi:{src['doi']}"
+
+
 def claim_flag(claim: dict[str, Any], update_status: str | None) -> str | None:
     """The warning a reader must see beside the claim, if any."""
     flags = []
@@ -327,6 +366,7 @@ def _source_rows(
                 row[key] = plain_text(row[key])
         row.setdefault("url", doi_url(row["doi"]))
         row["citation"] = format_citation(row)
+        row["short_citation"] = format_short_citation(row)
         rows.append(row)
     return rows, discrepancies
 
@@ -344,30 +384,9 @@ def _claim_rows(claims: list[dict[str, Any]], updates: dict[str, str | None]) ->
     return rows
 
 
-def _faq_rows(conn: sqlite3.Connection, kb: KB) -> list[dict[str, Any]]:
-    """FAQ rows with their evidence status, from the flags of the claims now in the database."""
-    linked: dict[str, list[str]] = {}
-    for link in kb.faq_claims:
-        linked.setdefault(link["faq_id"], []).append(link["claim_id"])
-    ids = sorted({link["claim_id"] for link in kb.faq_claims})
-    flagged: set[str] = set()
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        sql = (
-            f"select id from claims where flag is not null and id in ({','.join('?' * len(chunk))})"
-        )
-        flagged.update(r[0] for r in conn.execute(sql, chunk))
-    faq = []
-    for f in kb.faq:
-        row = dict(f)
-        weak = [cid for cid in linked.get(f["id"], []) if cid in flagged]
-        row["evidence_status"] = (
-            "rests on claims that are not verified: " + ", ".join(weak) if weak else "verified"
-        )
-        if not linked.get(f["id"]):
-            row["evidence_status"] = "no linked claims"
-        faq.append(row)
-    return faq
+def _faq_rows(kb: KB) -> list[dict[str, Any]]:
+    """FAQ rows as curated; their evidence status is the `faq_entries` view's (kb/schema.py)."""
+    return [dict(f) for f in kb.faq]
 
 
 def _insert(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
@@ -552,7 +571,7 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
             "source_count = (select count(distinct source_doi) from claims "
             "where claims.question = questions.id)"
         )
-        _insert(conn, "faq", _faq_rows(conn, kb))
+        _insert(conn, "faq", _faq_rows(kb))
         history = load_history(data_dir, cache.folder, db_path.name)
         conn.execute("delete from history")
         _insert(conn, "history", history.rows)

@@ -9,11 +9,17 @@ import sqlite3
 
 import sqlite_utils
 
+# Update types that put a source's claims under a warning, most serious first. The one list: the
+# build's flags, kb check's verdicts, the FAQ's evidence and the web pages all read it.
+SERIOUS_UPDATES = (
+    "retraction", "withdrawal", "removal", "expression_of_concern", "partial_retraction",
+)  # fmt: skip
+
 TABLES: dict[str, dict] = {
     "sources": {
         "pk": "doi",
         "columns": {
-            "doi": str, "citation": str, "title": str, "journal": str, "year": int,
+            "doi": str, "citation": str, "short_citation": str, "title": str, "journal": str, "year": int,
             "published_online": str, "published_print": str, "volume": str, "issue": str,
             "pages": str, "article_number": str, "authors": str, "authors_complete": int, "pmid": str, "pmcid": str,
             "url": str, "publisher": str, "open_access": int, "license": str,
@@ -75,7 +81,6 @@ TABLES: dict[str, dict] = {
         "pk": "id",
         "columns": {
             "id": str, "article_id": str, "position": int, "question": str, "answer": str,
-            "evidence_status": str,
         },
         "foreign_keys": [("article_id", "articles", "id")],
     },
@@ -135,8 +140,93 @@ INDEXES: list[tuple[str, list[str]]] = [
 ]
 
 
+# The FAQ as the website reads it, defined once: the `faq` canned queries and the JSON-LD select
+# from this view. `evidence_status` is one of EVIDENCE_STATUSES, from the claims behind the answer:
+# `flagged` when any is disputed or deprecated or its source carries a serious notice, `verified`
+# when none is flagged, `partly_verified` when some are not flagged, else `unverified` (also for an
+# answer that rests on no claim). `evidence` lists each claim with a `reason_code` (null when the
+# claim is verified and its source carries no notice; else `unverified`, `disputed`, `deprecated` or
+# `source_<notice>`), and `evidence_note` says the same in one plain sentence.
+EVIDENCE_STATUSES = ("verified", "partly_verified", "unverified", "flagged")
+EVIDENCE_NOTES = {
+    "verified": None,
+    "partly_verified": "Part of this answer has not been confirmed by the studies we hold.",
+    "unverified": "This has not been confirmed by the studies we hold.",
+    "flagged": "Part of this answer rests on findings that studies disagree about, that were "
+    "withdrawn, or that come from a paper with a serious published notice: treat it with caution.",
+}
+_SERIOUS = ", ".join(f"'{u}'" for u in SERIOUS_UPDATES)
+_NOTES = " ".join(
+    "when '{}' then '{}'".format(k, v.replace("'", "''"))
+    for k, v in EVIDENCE_NOTES.items()
+    if v is not None
+)
+FAQ_EVIDENCE_SQL = f"""
+create view faq_claim_evidence as
+select fc.faq_id, fc.rowid as ord, c.id as claim_id, c.status,
+  case
+    when c.source_update_status in ({_SERIOUS}) then 'source_' || c.source_update_status
+    when c.status != 'verified' then c.status
+    when c.source_update_status is not null then 'source_' || c.source_update_status
+  end as reason_code,
+  case
+    when c.source_update_status in ({_SERIOUS}) or c.status in ('disputed', 'deprecated') then 2
+    when c.flag is not null then 1
+    else 0
+  end as severity
+from faq_claims fc join claims c on c.id = fc.claim_id
+"""
+FAQ_ENTRIES_SQL = f"""
+create view faq_entries as
+select id, article_id, position, question, answer, article, last_reviewed, evidence_status,
+  case evidence_status {_NOTES} end as evidence_note, evidence, claims
+from (
+  select f.id, f.article_id, f.position, f.question, f.answer,
+    json_object('id', a.id, 'title', a.title, 'url', a.url) as article,
+    a.last_reviewed,
+    case
+      when (select max(severity) from faq_claim_evidence e where e.faq_id = f.id) = 2 then 'flagged'
+      when (select max(severity) from faq_claim_evidence e where e.faq_id = f.id) = 0 then 'verified'
+      when (select min(severity) from faq_claim_evidence e where e.faq_id = f.id) = 0
+        then 'partly_verified'
+      else 'unverified'
+    end as evidence_status,
+    (
+      select json_group_array(json_object('claim_id', claim_id, 'status', status,
+                                          'reason_code', reason_code))
+      from (select * from faq_claim_evidence e where e.faq_id = f.id order by e.ord)
+    ) as evidence,
+    (
+      select json_group_array(json(claim))
+      from (
+        select json_object(
+          'id', c.id, 'statement', c.statement, 'figure', c.figure, 'status', c.status,
+          'flag', c.flag,
+          'source', case when s.doi is null then null else json_object(
+            'doi', s.doi, 'url', s.url, 'citation', s.citation,
+            'short_citation', s.short_citation, 'title', s.title, 'journal', s.journal,
+            'year', s.year,
+            'update_status', s.update_status, 'update_checked_at', s.retrieved_at
+          ) end
+        ) as claim
+        from faq_claims fc
+        join claims c on c.id = fc.claim_id
+        left join sources s on s.doi = c.source_doi
+        where fc.faq_id = f.id
+        order by fc.rowid
+      )
+    ) as claims
+  from faq f left join articles a on a.id = f.article_id
+)
+"""
+VIEWS: dict[str, str] = {
+    "faq_claim_evidence": FAQ_EVIDENCE_SQL,
+    "faq_entries": FAQ_ENTRIES_SQL,
+}
+
+
 def ensure_db_shape(db: sqlite_utils.Database) -> None:
-    """Create every table, foreign key and index that is not there yet. Idempotent."""
+    """Create every table, foreign key, index and view that is not there yet. Idempotent."""
     db.execute("PRAGMA foreign_keys = ON")
     for name, spec in TABLES.items():
         if db[name].exists():
@@ -149,6 +239,10 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
         )
     for table, columns in INDEXES:
         db[table].create_index(columns, if_not_exists=True)
+    views = set(db.view_names())
+    for name, sql in VIEWS.items():
+        if name not in views:
+            db.execute(sql)
 
 
 def ensure_fts(db: sqlite_utils.Database) -> None:

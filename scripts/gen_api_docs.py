@@ -22,7 +22,7 @@ from kb import build
 REPO = Path(__file__).resolve().parents[1]
 MAX_ITEMS = 2  # lists in examples are cut to this many items, with a note
 
-INTRO = """# The website JSON API (v1)
+INTRO = """# The website JSON API (v1 and v2)
 
 The clinic's website reads the FAQ, and the claims and sources behind each answer, from these endpoints.
 They are Datasette canned queries defined in `metadata.yml` plus one plugin route; `kb serve --public`
@@ -31,12 +31,17 @@ the examples are real responses (long lists cut to {n} items).
 
 ## Versioning
 
-This is version 1. Within v1, fields are only ever **added**. Removing or renaming a field, changing its
+Within a version, fields are only ever **added**. Removing or renaming a field, changing its
 type, or changing what a value means is a breaking change and gets a **new path** (`faq_v2`, …) while
 the old one keeps working until the website has moved. Two tests hold the responses to it:
 `tests/fixtures/api-contract.json` is a committed snapshot of every field and its JSON types per
 endpoint, which may only grow (the test fails when a field disappears, takes another type, or appears
 without being added to it), and `kb/web/contract.py` states the same contract as data.
+
+**v2 of the FAQ** (`/kb/faq_v2.json`) changes what `evidence_status` means: in v1 it is a sentence
+naming claim ids, in v2 it is one of four values, with the claims behind it as data. The v1 path
+`/kb/faq.json` keeps its v1 meaning (deprecated: it stays until the website has moved to v2, then at
+least one more release); move to v2. v2 also has `evidence_note`, a plain sentence for patients.
 
 ## Statuses: `flag` decides what the website may present as verified
 
@@ -48,10 +53,24 @@ was later retracted keeps `status: "verified"` and gets `flag: "source retractio
 correction gives `flag: "source has a correction"`; an unverified or disputed claim's flag names its
 status (`"unverified"`, `"source retraction; disputed"`).
 
-A FAQ entry's `evidence_status` is computed from those flags: `verified` only when no claim the answer
+A FAQ entry's `evidence_status` is computed from those flags, once, by the database view
+`faq_entries` that both FAQ versions and the JSON-LD read. In **v2** it is one of:
+
+| `evidence_status` | when | show |
+|---|---|---|
+| `verified` | every claim behind the answer has no flag | the answer as it is |
+| `partly_verified` | some claims have no flag, others are unverified or carry a minor notice | the answer with `evidence_note` |
+| `unverified` | no claim behind the answer is verified (or it rests on none) | the answer with `evidence_note` |
+| `flagged` | a claim is disputed or deprecated, or its source was retracted, withdrawn or removed, or carries an expression of concern | a warning with `evidence_note` |
+
+`evidence` lists every claim behind the answer as `{{"claim_id", "status", "reason_code"}}`:
+`reason_code` is null for a verified claim whose source carries no notice, else `unverified`,
+`disputed`, `deprecated`, or `source_<notice>` (`source_retraction`, `source_correction`, …; a
+serious notice wins over the claim's status). `evidence_note` is null when `verified`.
+
+In **v1** (`/kb/faq.json`, deprecated) `evidence_status` is `verified` only when no claim the answer
 rests on is flagged, `no linked claims` when it rests on none, and otherwise
-`rests on claims that are not verified: <claim id> (<flag>), …` — so an answer resting on a retracted
-source says so even though that claim's `status` is `verified`. Show anything but `verified` as a
+`rests on claims that are not verified: <claim id> (<flag>), …`. Show anything but `verified` as a
 warning. The JSON-LD follows the same rule (below).
 
 `source.update_status` is the most serious retraction/correction notice found in the source's fetched
@@ -100,18 +119,29 @@ page, `/kb/faq/<id>` (and `/kb/faq/<id>.json`), and the query's page shows every
 """
 
 ENDPOINTS = [
-    ("FAQ, one object per entry in display order",
-     "/kb/faq.json?_shape=array&_json=claims",
+    ("FAQ v2, one object per entry in display order",
+     "/kb/faq_v2.json?_shape=array",
      "Optional filters: `article=<article id>` (one article's FAQ) and `id=<faq id>` (one question). "
+     "`article`, `evidence` and `claims` are always parsed JSON. Each claim's `source` carries "
+     "`short_citation` (\"Aso et al. 2021\") for a link text."),
+    ("One FAQ entry (v2)", "/kb/faq_v2.json?_shape=array&id={faq_id}", ""),
+    ("FAQ v1 (deprecated), one object per entry in display order",
+     "/kb/faq.json?_shape=array&_json=claims",
+     "As v2 without `evidence` and `evidence_note`, and `evidence_status` as a sentence (above). "
      "`article` and `claims` are always parsed JSON (`_json=claims` is accepted and redundant)."),
-    ("One FAQ entry", "/kb/faq.json?_shape=array&id={faq_id}", ""),
     ("One claim by id", "/kb/claim.json?_shape=array&id={claim_id}",
      "The same claim shape as inside the FAQ, plus topic, measure, value, range, unit, locator, excerpt, "
-     "notes and curated_on."),
+     "notes and curated_on. `question` (added in v1) is the question the figure answers "
+     "(`{\"id\", \"question\", \"disagreement\"}`, `disagreement` a plain note on how the studies' "
+     "answers differ) or null, and `other_answers` the other claims answering it, other studies first "
+     "(`id`, `statement`, `figure`, `status`, `flag`, `short_citation`, `doi`; at most 50)."),
+    ("A claim that shares its question with other studies",
+     "/kb/claim.json?_shape=array&id={question_claim_id}",
+     "Show `other_answers` beside the figure, and `question.disagreement` when it is set."),
     ("One source by DOI", "/kb/source.json?_shape=array&doi={doi}",
      "The DOI in any case. `claim_ids` lists the claims resting on the source."),
     ("Search the claims", "/kb/search.json?_shape=array&q=weight-bearing+pain",
-     "Best match first; `snippet` marks the matching words with `<mark>`…`</mark>` (everything else in "
+     "Best match first; `snippet` is the claim's statement with the matching words marked with `<mark>`…`</mark>` (everything else in "
      "it is plain text: escape it before inserting it as HTML, then restore the two mark tags)."),
     ("A claim as Datasette stores it (every column)", "/kb/claims/{claim_id}.json?_shape=array",
      "Datasette's own row JSON; sources use `/kb/sources/<doi, tilde-encoded>.json`. Prefer the "
@@ -126,8 +156,8 @@ ENDPOINTS = [
     ("The FAQ as schema.org JSON-LD", "/-/faq.jsonld?article={article_id}",
      "An `FAQPage`: each `Question` has an `acceptedAnswer` citing `MedicalScholarlyArticle`s by DOI. "
      "Only the sources of claims with no `flag` are cited, and an answer resting on any flagged claim "
-     "(unverified, disputed, or from a retracted or corrected source) ends with an \"Evidence note\" "
-     "saying what is not established, so it is never marked up as plain fact. `<`, `>` and `&` are "
+     "(unverified, disputed, or from a retracted or corrected source) ends with its `evidence_note` "
+     "(the same sentence as in faq_v2), so it is never marked up as plain fact. `<`, `>` and `&` are "
      "escaped, so the document can be pasted into `<script type=\"application/ld+json\">` as it is."),
 ]  # fmt: skip
 
@@ -149,8 +179,15 @@ async def examples(db_path: Path) -> list[tuple[str, str, str, str]]:
     faq = (await ds.client.get("/kb/faq.json?_shape=array")).json()
     first = faq[0]
     claim = next(c for e in faq for c in e["claims"] if c["source"])
+    import sqlite3
+
+    row = sqlite3.connect(db_path).execute(
+        "select id from claims where question in (select question from claims "
+        "group by question having count(*) > 1) order by id limit 1"
+    ).fetchone()
     values = {"faq_id": first["id"], "claim_id": claim["id"], "doi": claim["source"]["doi"],
-              "article_id": first["article"]["id"]}  # fmt: skip
+              "article_id": first["article"]["id"],
+              "question_claim_id": row[0] if row else claim["id"]}  # fmt: skip
     out = []
     for title, template, note in ENDPOINTS:
         path = template.format(**values)

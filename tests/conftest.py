@@ -109,8 +109,11 @@ def public_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stop(proc)
 
 
+# LocalNetworkAccessChecks off: a test page on the clinic's origin reads the API from the loopback
+# server the tests start (in production the API is public, so the check does not apply).
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-features=LocalNetworkAccessChecks"]  # fmt: skip
 
 
 @pytest.fixture
@@ -124,3 +127,17 @@ def page() -> Iterator:
             yield browser.new_page()
         finally:
             browser.close()
+
+
+@pytest.fixture
+def shoot():
+    """Save a screenshot as docs/screenshots/<name>.png when KB_SCREENSHOTS names that folder
+    (`KB_SCREENSHOTS=docs/screenshots pytest -m browser`); otherwise do nothing."""
+    folder = os.environ.get("KB_SCREENSHOTS")
+
+    def save(page, name: str, full_page: bool = False) -> None:
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
+
+    return save

@@ -22,6 +22,7 @@ from kb.web.cors import cors_origins
 from kb.web.guard import refused_path
 
 FAQ = "/kb/faq.json?_shape=array&_json=claims"
+FAQ_V2 = "/kb/faq_v2.json?_shape=array"
 
 
 def get(ds: Datasette, path: str, **kwargs) -> httpx.Response:
@@ -384,19 +385,26 @@ def test_flagged_claims_are_never_presented_as_established(data_copy: Path, tmp_
     assert "aso2021-medial-wb-pain (source retraction)" in faq["evidence_status"]
     assert f"{DISPUTED} ({disputed['flag']})" in faq["evidence_status"]
 
+    v2 = get(ds, f"{FAQ_V2}&id={entry['id']}").json()[0]
+    assert v2["evidence_status"] == "flagged"  # data, not prose
+    evidence = {e["claim_id"]: e for e in v2["evidence"]}
+    assert evidence["aso2021-medial-wb-pain"]["reason_code"] == "source_retraction"
+    assert evidence[DISPUTED]["status"] == "disputed"  # from the same retracted source:
+    assert evidence[DISPUTED]["reason_code"] == "source_retraction"  # the serious notice wins
+    assert v2["evidence_note"] and "caution" in v2["evidence_note"]
+
     doc = get(ds, "/-/faq.jsonld").json()
     by_id = {q["identifier"]: q["acceptedAnswer"] for q in doc["mainEntity"]}
     answer = by_id[entry["id"]]
-    assert answer["text"].startswith(faq["answer"])
-    assert "Evidence note" in answer["text"]
-    assert "disputed" in answer["text"] and "retracted" in answer["text"]
+    assert answer["text"] == f"{faq['answer']} {v2['evidence_note']}"  # one wording, from the view
     cited = {c["identifier"]["value"] for c in answer.get("citation", [])}
     assert RETRACTED_DOI not in cited
     unflagged = {c["source"]["doi"] for c in faq["claims"] if not c["flag"] and c["source"]}
     assert cited <= unflagged  # only the sources of claims with no flag
-    for e in get(ds, FAQ).json():  # the rule for every answer
+    for e in get(ds, FAQ_V2).json():  # the rule for every answer
         flagged = any(c["flag"] for c in e["claims"])
-        assert ("Evidence note" in by_id[e["id"]]["text"]) == flagged, e["id"]
+        assert (e["evidence_status"] != "verified") == flagged, e["id"]
+        assert by_id[e["id"]]["text"].endswith(e["evidence_note"] or e["answer"]), e["id"]
 
 
 # ---------------------------------------------------------------- the frozen contract (snapshot)

@@ -96,18 +96,25 @@ def test_the_articles_unsourced_assertions_are_linked_and_unverified(kb_db: Path
         ))  # fmt: skip
         assert row["status"] == "unverified" and row["verdict"] != "supported", (sid, row)
     # the FAQ on subchondroplasty rests on the article's own description, so it is not "verified"
-    status = next(db.query("select evidence_status from faq where id = 'what-is-subchondroplasty'"))
-    assert "article-subchondroplasty-procedure" in status["evidence_status"]
+    entry = next(db.query("select * from faq_entries where id = 'what-is-subchondroplasty'"))
+    assert entry["evidence_status"] != "verified"
+    weak = {e["claim_id"]: e for e in json.loads(entry["evidence"])}
+    assert weak["article-subchondroplasty-procedure"]["reason_code"] == "unverified"
 
 
 def test_faq_evidence_status_never_hides_unverified_claims(kb_db: Path) -> None:
+    from kb.schema import EVIDENCE_STATUSES
+
     db = sqlite_utils.Database(kb_db)
     assert db["faq"].count == 5
-    for row in db.query(
-        "select faq.id, faq.evidence_status from faq join faq_claims on faq_claims.faq_id = faq.id "
-        "join claims on claims.id = faq_claims.claim_id where claims.status != 'verified'"
-    ):
-        assert row["evidence_status"].startswith("rests on claims that are not verified"), row
+    for row in db.query("select * from faq_entries"):
+        assert row["evidence_status"] in EVIDENCE_STATUSES
+        evidence = json.loads(row["evidence"])
+        weak = [e for e in evidence if e["status"] != "verified"]
+        assert all(e["reason_code"] == e["status"] for e in weak), row["id"]
+        if weak:
+            assert row["evidence_status"] in ("partly_verified", "unverified"), row["id"]
+            assert row["evidence_note"], row["id"]
 
 
 def test_full_text_search_is_in_sync_with_claims(kb_db: Path) -> None:

@@ -84,8 +84,14 @@ def test_every_table_and_column_a_reader_sees_is_described(kb_db: Path) -> None:
         assert not missing, f"{name}: columns without a description: {sorted(missing)}"
 
 
-def test_facets_include_compartments_as_an_array(ds: Datasette) -> None:
+def test_facets_status_first_and_the_rest_on_demand(ds: Datasette) -> None:
     data = get(ds, "/kb/claims.json?_size=0").json()
+    assert list(data["facet_results"]) == [
+        "status",
+        "topic",
+    ]  # cheap, indexed: every search runs them
+    asked = "&".join(f"_facet={n}" for n in ("measure", "study_design", "certainty"))
+    data = get(ds, f"/kb/claims.json?_size=0&{asked}&_facet_array=compartments").json()
     facets = data["facet_results"]
     for name in ("status", "topic", "measure", "study_design", "certainty"):
         assert name in facets
@@ -111,8 +117,10 @@ def test_search_query_ranks_and_highlights_and_escapes_user_text(ds: Datasette) 
     rows = get(ds, "/kb/search.json?q=weight+bearing+pain&_shape=array").json()
     assert rows and "<mark>" in rows[0]["snippet"]
     assert all(
-        {"claim", "snippet", "figure", "status", "flag", "source_doi"} <= set(r) for r in rows
-    )
+        {"claim", "statement", "snippet", "figure", "status", "flag", "source_doi",
+         "short_citation"} <= set(r)
+        for r in rows
+    )  # fmt: skip
     for hostile in ('"', "AND OR NOT", "pain*", "(", "NEAR(", "", "   ", 'a" OR "b'):
         response = get(ds, "/kb/search.json", params={"q": hostile, "_shape": "array"})
         assert response.status_code == 200, (hostile, response.text[:200])
@@ -127,9 +135,11 @@ def test_claim_page_shows_the_provenance_chain(ds: Datasette) -> None:
     assert 'href="https://doi.org/10.1186/s13075-021-02422-0"' in html
     assert "Arthritis Research &amp; Therapy" in html  # the citation
     assert "no retraction or correction on record" not in html  # nobody looked: say so
-    assert "retractions and corrections not checked yet (no fetched record)" in html
+    assert re.search(r"data-update-status>\s*not checked yet", html)
     assert "What is a bone marrow lesion?" in html  # the FAQ entry that uses it
-    assert "data/claims/aso-2021.yml:" in html and "Curated by" in html
+    assert "Curated by" in html
+    every_field = html[html.index("data-every-field") :]
+    assert "data/claims/aso-2021.yml:" in every_field  # for curators, collapsed
 
 
 def test_claim_page_says_what_was_read_and_when_notices_were_checked(
@@ -145,17 +155,19 @@ def test_claim_page_says_what_was_read_and_when_notices_were_checked(
         encoding="utf-8",
     )  # fmt: skip
     build(data_copy, tmp_path / "kb.db")
+    read_in = "https://pubmed.ncbi.nlm.nih.gov/33468243/"
+    conn = sqlite3.connect(tmp_path / "kb.db")
+    with conn:
+        conn.execute(
+            "update claims set verified_against = ?, locator = 'abstract' where id = ?",
+            [read_in, "aso2021-medial-wb-pain"],
+        )
     ds = Datasette([str(tmp_path / "kb.db")], metadata=METADATA)
-    read_in = (
-        sqlite3.connect(tmp_path / "kb.db")
-        .execute("select verified_against from claims where id = 'aso2021-medial-wb-pain'")
-        .fetchone()[0]
-    )
     html = get(ds, "/kb/claims/aso2021-medial-wb-pain").text
-    # what the curator read: the public page, as a link a reader can open
-    assert read_in.startswith("https://") and f'read in: <a href="{read_in}"' in html
-    assert "The figure was read in the source record" not in html
-    assert "none found in the record fetched 2026-11-20T09:30:00Z" in html
+    assert "Checked against the abstract in the PubMed record" in html  # what was read, in words
+    assert f'href="{read_in}"' in html  # and where: a page the reader can open
+    assert "not necessarily" not in html  # the box does not undercut itself
+    assert "none found in the record fetched 2026-11-20" in html
     source = get(ds, "/kb/claim.json?id=aso2021-medial-wb-pain&_shape=array").json()[0]["source"]
     assert source["update_status"] is None
     assert source["update_checked_at"] == "2026-11-20T09:30:00Z"  # null would mean: never looked
@@ -169,17 +181,19 @@ def test_unverified_and_disputed_claims_are_impossible_to_miss(ds: Datasette) ->
         r'<div class="kb-banner kb-warn" data-status="unverified".*?</div>', html, re.S
     )
     assert banner and "Do not present it as established" in banner.group(0)
-    assert "No source: no peer-reviewed record gives this figure." in html
-    assert "bml-signal-s02" in html  # the article statement that uses it
+    assert "No source: no published study we hold gives this figure." in html
+    assert "What knee bone marrow lesions signal about OA" in html  # the article that uses it
     disputed = get(ds, "/kb/claims/article-aso-1412-knees-24m").text
     assert 'class="kb-banner kb-bad" data-status="disputed"' in disputed
     table = get(ds, "/kb/claims?status=disputed").text
     assert '<span class="kb-badge kb-bad">disputed</span>' in table
+    quote = get(ds, "/kb/claims/article-bml-prevalence-66").text
+    assert "No quote recorded." in quote  # said, not left out
 
 
 def test_home_page_links_everything_a_reader_needs(ds: Datasette) -> None:
     html = get(ds, "/").text
-    for href in ('href="/kb/claims"', 'href="/kb/sources"', 'href="/kb/faq"', 'action="/kb/search"',
+    for href in ('href="/kb/claims"', 'href="/kb/sources"', 'href="/-/faq"', 'action="/kb/search"',
                  'href="/-/check"', 'href="/-/faq.jsonld"'):  # fmt: skip
         assert href in html, href
     assert "verified</span>" in html and "unverified</span>" in html

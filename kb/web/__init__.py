@@ -9,17 +9,32 @@ from urllib.parse import quote
 
 import markupsafe
 from datasette import hookimpl
-from datasette.utils import urlsafe_components
+from datasette.utils import (
+    path_from_row_pks,
+    path_with_added_args,
+    tilde_encode,
+    urlsafe_components,
+)
 from datasette.utils.asgi import Response
 
 from ..staleness import DEFAULT_DAYS, staleness_counts
 from .alerts import alerts_atom
+from .contract import FAQ_ARTICLE_URLS
 from .history import history_json, record_history
-from .jsonld import dumps_safe, faq_page
+from .jsonld import dumps_safe, faq_entries, faq_page
 from .middleware import DEFAULT_HEAVY_SLOTS, KBMiddleware, origins_from
-from .provenance import claim_provenance, kb_overview
+from .provenance import claim_provenance, kb_overview, source_page
 
 STATUS_CLASS = {"verified": "ok", "unverified": "warn", "disputed": "bad", "deprecated": "gone"}
+# What readers call the claims' columns (headers, facets, filters).
+COLUMN_LABELS = {
+    "statement": "Claim", "figure": "Figure", "status": "Status", "topic": "Topic",
+    "source_doi": "Study", "measure": "Kind of figure", "study_design": "Study design",
+    "certainty": "Certainty", "compartments": "Part of the knee", "question": "Question",
+}  # fmt: skip
+# Facets offered on demand (a link adds them), so a search page runs only status and topic.
+MORE_FACETS = [("question", "_facet"), ("measure", "_facet"), ("study_design", "_facet"),
+               ("certainty", "_facet"), ("compartments", "_facet_array")]  # fmt: skip
 DEV_BUILD_TTL = 2.0  # seconds a mutable database's build id is trusted before it is read again
 WARM_ARTICLES = 50
 # Datasette 0.65's messages for errors in a request's parameters that it reports as 500.
@@ -38,23 +53,40 @@ def kb_database(datasette):
     return None
 
 
+def row_url(datasette, database: str, table: str, pk: str) -> str:
+    """A row page's URL, its key encoded the way Datasette reads it (a DOI's `/` and `.`)."""
+    return datasette.urls.row(database, table, path_from_row_pks({"pk": pk}, ["pk"], False))
+
+
+# Row pages of ours: what each shows, and the kind of record its history is kept under.
+ROW_PAGES = {"claims": (claim_provenance, "claim"), "sources": (source_page, "source")}
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    env.globals["row_url"] = lambda database, table, pk: row_url(datasette, database, table, pk)
+    env.globals["status_class"] = STATUS_CLASS
+    env.filters["tilde_encode"] = tilde_encode
+    env.filters["marks"] = marks
+    env.globals["path_with_added_args"] = path_with_added_args
+
+
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def inner():
         db = kb_database(datasette)
         if db is None:
             return {}
-        if view_name == "row" and table == "claims" and request is not None:
+        if view_name == "row" and table in ROW_PAGES and request is not None:
             pks = urlsafe_components(request.url_vars.get("pks", ""))
             if len(pks) == 1:
-                found = await db.execute_fn(lambda conn: claim_provenance(conn, pks[0]))
-                history = await db.execute_fn(lambda conn: record_history(conn, "claim", pks[0]))
+                fn, kind = ROW_PAGES[table]
+                found = await db.execute_fn(lambda conn: fn(conn, pks[0]))
+                history = await db.execute_fn(lambda conn: record_history(conn, kind, pks[0]))
                 return {"kb": found, "status_class": STATUS_CLASS, "kb_history": history}
-        if view_name == "row" and table == "sources" and request is not None:
-            pks = urlsafe_components(request.url_vars.get("pks", ""))
-            if len(pks) == 1:
-                history = await db.execute_fn(lambda conn: record_history(conn, "source", pks[0]))
-                return {"kb_history": history}
+        if view_name == "table" and table == "claims":
+            return {"kb_column_labels": COLUMN_LABELS, "kb_more_facets": [n for n, _ in MORE_FACETS],
+                    "kb_facet_params": MORE_FACETS}  # fmt: skip
         if view_name == "index" or template == "index.html":
             try:
                 overview = await db.execute_fn(kb_overview)
@@ -86,6 +118,14 @@ async def _stale_counts(db, days: int, overview: dict) -> dict | None:
     return _STALE[key]
 
 
+def marks(text: str | None) -> markupsafe.Markup:
+    """A search snippet: its text escaped, its `<mark>` highlights kept."""
+    escaped = str(markupsafe.escape(text or ""))
+    return markupsafe.Markup(
+        escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
+    )
+
+
 def _badge(status: str) -> markupsafe.Markup:
     cls = STATUS_CLASS.get(status, "warn")
     return markupsafe.Markup('<span class="kb-badge kb-{}">{}</span>').format(cls, status)
@@ -93,6 +133,11 @@ def _badge(status: str) -> markupsafe.Markup:
 
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
+    if table == "claims" and column == "source_doi" and isinstance(value, dict):  # expanded key
+        url = row_url(datasette, database, "sources", value["value"])
+        return markupsafe.Markup('<a href="{}">{}</a>').format(
+            url, value["label"] or value["value"]
+        )
     if not isinstance(value, str):
         return None
     keys = row.keys() if hasattr(row, "keys") else []
@@ -102,10 +147,7 @@ def render_cell(row, value, column, table, database, datasette):
         return markupsafe.Markup('<span class="kb-flag">{}</span>').format(value)
     if table is None and "snippet" in keys and "claim" in keys:  # the `search` query
         if column == "snippet":
-            text = str(markupsafe.escape(value))
-            return markupsafe.Markup(
-                text.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
-            )
+            return marks(value)
         if column == "claim":
             url = datasette.urls.row(database, "claims", value)
             return markupsafe.Markup('<a href="{}">{}</a>').format(url, value)
@@ -123,10 +165,23 @@ async def faq_jsonld(datasette, request):
     return Response(dumps_safe(doc), content_type="application/ld+json; charset=utf-8", status=200)
 
 
+async def faq_html(datasette, request):
+    """The FAQ as the website's readers see it: questions, answers, how well each is supported."""
+    db = kb_database(datasette)
+    if db is None:
+        return Response.html("no database", status=404)
+    article = request.args.get("article", "")
+    entries = await db.execute_fn(lambda conn: faq_entries(conn, article))
+    context = {"entries": entries, "db_name": db.name, "status_class": STATUS_CLASS}
+    html = await datasette.render_template("faq.html", context, request=request)
+    return Response.html(html)
+
+
 @hookimpl
 def register_routes():
     return [
         (r"^/-/faq\.jsonld$", faq_jsonld),
+        (r"^/-/faq$", faq_html),
         (r"^/-/history\.json$", history_json),
         (r"^/-/alerts\.atom$", alerts_atom),
     ]
@@ -140,6 +195,7 @@ def menu_links(datasette, actor):
     return [
         {"href": datasette.urls.table(db.name, "claims"), "label": "Claims"},
         {"href": datasette.urls.database(db.name) + "/search", "label": "Search the claims"},
+        {"href": datasette.urls.path("/-/faq"), "label": "Questions patients ask"},
     ]
 
 
@@ -182,12 +238,11 @@ def asgi_wrapper(datasette):
             )
         except Exception:
             return []
-        urls = []
-        for (article,) in rows:
-            q = quote(str(article), safe="")
-            urls += [f"/kb/faq.json?_shape=array&_json=claims&article={q}",
-                     f"/-/faq.jsonld?article={q}"]  # fmt: skip
-        return urls
+        return [
+            url.format(quote(str(article), safe=""))
+            for (article,) in rows
+            for url in FAQ_ARTICLE_URLS
+        ]
 
     def heavy_slots() -> int:
         """Slow requests at a time: the plugin config's heavy_slots, and always at least one SQL

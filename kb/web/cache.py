@@ -13,32 +13,25 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from .compression import compress
+from .contract import ENDPOINTS, FAQ_URLS
 
 CACHE_ENTRIES = 256  # the LRU: responses other than the pinned API URLs
 CACHE_MAX_BODY = 256 * 1024  # per LRU entry
 PINNED_MAX_BODY = 16 * 1024 * 1024  # per pinned entry: the whole FAQ of a large KB still fits
 
 
-# The website API: columns that hold JSON and are always returned parsed (as if `_json=` were given).
+# The website API's endpoints, their JSON columns (always returned parsed, as if `_json=` were given)
+# and the parameters each reads: defined once in contract.py. Anything else is dropped before
+# Datasette sees the request (Datasette ignores it anyway), so `?_bust=123` cannot bypass the cache.
 API_JSON_COLUMNS: dict[bytes, tuple[str, ...]] = {
-    b"/kb/faq.json": ("article", "claims"),
-    b"/kb/claim.json": ("source",),
-    b"/kb/source.json": ("claim_ids",),
+    path.encode(): columns for path, (columns, _) in ENDPOINTS.items() if columns
 }
-# The parameters each API endpoint reads; anything else is dropped before Datasette sees the request
-# (Datasette ignores it anyway), so `?_bust=123` cannot make the FAQ bypass the cache.
 API_PARAMS: dict[bytes, tuple[bytes, ...]] = {
-    b"/kb/faq.json": (b"_shape", b"_nl", b"article", b"id"),
-    b"/kb/claim.json": (b"_shape", b"_nl", b"id"),
-    b"/kb/source.json": (b"_shape", b"_nl", b"doi"),
-    b"/-/faq.jsonld": (b"article",),
+    path.encode(): tuple(p.encode() for p in params) for path, (_, params) in ENDPOINTS.items()
 }
-# The URLs warmed at startup and pinned (per article ones come from the plugin).
-PINNED_URLS = (
-    "/kb/faq.json?_shape=array&_json=claims",
-    "/kb/faq.json?_shape=array",
-    "/-/faq.jsonld",
-)
+# The URLs warmed at startup and pinned: the whole FAQ as the website asks for it (per article
+# ones come from the plugin).
+PINNED_URLS = FAQ_URLS
 # Responses that do not depend on the Host header (no absolute URLs in them): cached across hosts.
 API_PATHS = tuple(API_PARAMS)
 

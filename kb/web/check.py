@@ -18,6 +18,7 @@ from datasette.utils.asgi import Response
 
 from ..factcheck import COLOURS, CheckTookTooLong, Report
 from .checkpool import DEFAULT_WORKERS, CheckBusy, CheckFailed, CheckPool
+from .checkview import writer_view
 
 MAX_BYTES = 200 * 1024  # of draft text, UTF-8
 # Request bodies: URL-encoding (the form) takes up to 3 bytes per byte of text, plus the CSRF token.
@@ -106,9 +107,14 @@ async def check_page(datasette, request):
             context["error"] = "The draft is not UTF-8 text."
             status = 400
         elif len(draft.encode("utf-8")) > MAX_BYTES:
-            context["error"] = f"The draft is larger than {MAX_BYTES // 1024} KB."
+            context["error"] = (f"The draft is longer than one check takes (about "
+                                f"{MAX_BYTES // 1024},000 characters): split it and check each "
+                                "part.")  # fmt: skip
             status = 413
-        elif draft.strip():
+        elif not draft.strip():
+            context["error"] = "Paste a draft into the box first: it was empty."
+            status = 400
+        else:
             try:
                 report = await _run_check(datasette, draft)
             except (CheckTookTooLong, CheckBusy, CheckFailed) as exc:
@@ -116,6 +122,9 @@ async def check_page(datasette, request):
             else:
                 context["report"] = report
                 context["segments"] = _segments(report)
+                found = report.to_dict()
+                db = _kb_database(datasette)
+                context.update(await db.execute_fn(lambda c: writer_view(c, found, draft)))
     html = await datasette.render_template("check.html", context, request=request)
     return Response.html(html, status=status, headers=headers)
 

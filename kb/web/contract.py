@@ -1,5 +1,6 @@
-"""The website API's v1 contract as data: field names and JSON types. Adding a field is allowed;
-removing one or changing its type is a breaking change and needs a new path (see docs/api.md).
+"""The website API's contract as data: its endpoints, field names and JSON types. Adding a field is
+allowed; removing one, changing its type or what it means is a breaking change and needs a new path
+(v1 `faq` → v2 `faq_v2`; see docs/api.md).
 
 `problems(value, spec)` lists every place a response departs from a spec.
 """
@@ -7,6 +8,28 @@ removing one or changing its type is a breaking change and needs a new path (see
 from __future__ import annotations
 
 from typing import Any
+
+# Each endpoint: (columns that hold JSON, always returned parsed; the parameters it reads).
+ENDPOINTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "/kb/faq.json": (("article", "claims"), ("_shape", "_nl", "article", "id")),
+    "/kb/faq_v2.json": (("article", "evidence", "claims"), ("_shape", "_nl", "article", "id")),
+    "/kb/claim.json": (("source", "question", "other_answers"), ("_shape", "_nl", "id")),
+    "/kb/source.json": (("claim_ids",), ("_shape", "_nl", "doi")),
+    "/-/faq.jsonld": ((), ("article",)),
+}
+# The whole FAQ as the website asks for it: fetched at startup and kept (middleware.py); each
+# article's URLs are FAQ_ARTICLE_URLS with its id.
+FAQ_URLS = (
+    "/kb/faq_v2.json?_shape=array",
+    "/kb/faq.json?_shape=array&_json=claims",
+    "/kb/faq.json?_shape=array",
+    "/-/faq.jsonld",
+)
+FAQ_ARTICLE_URLS = (
+    "/kb/faq_v2.json?_shape=array&article={}",
+    "/kb/faq.json?_shape=array&_json=claims&article={}",
+    "/-/faq.jsonld?article={}",
+)
 
 NULLABLE_STR = (str, type(None))
 NULLABLE_INT = (int, type(None))
@@ -18,6 +41,9 @@ SOURCE = {
     "year": NULLABLE_INT,
     "update_status": NULLABLE_STR,
     "update_checked_at": NULLABLE_STR,  # added in v1: null = no fetched record, never checked
+    "short_citation": str,  # added in v1: "Aso et al. 2021"
+    "title": NULLABLE_STR,  # added in v1 (inside the FAQ)
+    "journal": NULLABLE_STR,  # added in v1 (inside the FAQ)
 }
 CLAIM = {
     "id": str,
@@ -36,8 +62,22 @@ FAQ_ENTRY = {
     "evidence_status": str,
     "claims": [CLAIM],
 }
+EVIDENCE = {"claim_id": str, "status": str, "reason_code": NULLABLE_STR}
+# v2: evidence_status is one of EVIDENCE_STATUSES (data, not prose), with the claims behind it.
+FAQ_ENTRY_V2 = {
+    **{k: v for k, v in FAQ_ENTRY.items() if k != "evidence_status"},
+    "evidence_status": str,
+    "evidence_note": NULLABLE_STR,
+    "evidence": [EVIDENCE],
+}
+REASON_CODES_FIXED = ("unverified", "disputed", "deprecated")  # and "source_<notice>"
+OTHER_ANSWER = {"id": str, "statement": str, "figure": NULLABLE_STR, "status": str,
+                "flag": NULLABLE_STR, "short_citation": NULLABLE_STR, "doi": NULLABLE_STR}  # fmt: skip
+QUESTION = {"id": str, "question": str, "disagreement": NULLABLE_STR}
 CLAIM_LOOKUP = {**CLAIM, "topic": str, "measure": str, "locator": NULLABLE_STR,
-                "excerpt": NULLABLE_STR, "notes": NULLABLE_STR, "curated_on": NULLABLE_STR}  # fmt: skip
+                "excerpt": NULLABLE_STR, "notes": NULLABLE_STR, "curated_on": NULLABLE_STR,
+                # added in v1: the question it answers and the other studies' answers to it
+                "question": (QUESTION, type(None)), "other_answers": [OTHER_ANSWER]}  # fmt: skip
 SOURCE_LOOKUP = {**SOURCE, "title": NULLABLE_STR, "journal": NULLABLE_STR,
                  "study_design": NULLABLE_STR, "claim_ids": [str]}  # fmt: skip
 STATUSES = ("verified", "unverified", "disputed", "deprecated")
