@@ -18,7 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from .agreement import compare_figures, number_stated, stated_agrees
-from .figures import Figure, extract_figures, is_checkable, number_like
+from .figures import Figure, extract_figures, is_checkable, number_like, parse_number
 from .matching import (
     CLAIM_COLUMNS,
     MAX_CANDIDATES,
@@ -123,7 +123,8 @@ def _cited_dois(
 ) -> tuple[set[str] | None, set[int], list]:
     """DOIs a sentence cites by marker or by author; None when it cites something unresolvable."""
     numbers = set(citation_markers(text))
-    mentions = author_mentions(text)
+    # "Hirosaki University (2022)": an institution, not an author
+    mentions = [m for m in author_mentions(text) if m.surname.lower() not in _NOT_SURNAMES]
     dois: set[str] = set()
     unknown = False
     for n in numbers:
@@ -132,8 +133,6 @@ def _cited_dois(
         else:
             unknown = True
     for m in mentions:
-        if m.surname.lower() in _NOT_SURNAMES:
-            continue  # "Hirosaki University (2022)": an institution, not an author
         # a wrong year is the reference check's business: the statement still names the work
         src = source_by_author(db, m.surname, m.year) or source_by_author(db, m.surname, None)
         if src:
@@ -292,7 +291,11 @@ def _agreeing(
 
 
 def _source_claims(
-    index: ClaimIndex, best: Candidate, cands: list[Candidate], figures: list[Figure]
+    index: ClaimIndex,
+    best: Candidate,
+    cands: list[Candidate],
+    figures: list[Figure],
+    bare: set[float] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[list[dict[str, Any]], set[int], list[tuple[Figure, dict[str, Any]]]]:
     """The verified claims of the source the sentence rests on that some figure of the sentence
     agrees with and none contradicts, the figures that agree with one of them, and the figures
@@ -313,7 +316,10 @@ def _source_claims(
             (r.figure, row) for r in comparison.records
             if not r.agrees and r.role == "value" and r.figure.kind in SINGLE_VALUED_KINDS
         ]  # fmt: skip
-        if comparison.conflicts() or not comparison.agreeing():
+        # "351 with knee pain and 50 without": a bare number that is the claim's own value agrees
+        bare_value = row.get("value") is not None and row["value"] in bare
+        conflicts = set(comparison.conflicts()) - ({"value"} if bare_value else set())
+        if conflicts or not (comparison.agreeing() or bare_value):
             continue  # only a claim the sentence's figures agree with (and never contradict) vouches
         claims.append(row)
         agreed |= {id(f) for f in comparison.agreeing_figures}
@@ -337,7 +343,15 @@ def _unchecked(
     roles_agreeing: set[str] = set()
     lexicon = index.lexicon
     if best is not None:
-        claims, agreed, disagreeing = _source_claims(index, best, cands, figures)
+        bare = set()
+        for n in number_like(span.text):
+            at = span.start + n.start
+            if not any(f.start <= at < f.end for f in figures):
+                try:
+                    bare.add(parse_number(n.text.rstrip(".,"))[0])
+                except ValueError:
+                    pass
+        claims, agreed, disagreeing = _source_claims(index, best, cands, figures, bare)
         compared = {id(r.figure) for r in best.comparison.records}
         roles_agreeing = {r.role for r in best.comparison.agreeing()}
     out = []

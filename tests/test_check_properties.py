@@ -105,8 +105,6 @@ def test_an_added_figure_is_never_supported(
     text = claim["statement"].rstrip(".") + ", " + extra.format(n=f"{number:,}") + "."
     verdict, s = _verdict(db, text, text.rindex(f"{number:,}"))
     assert verdict != "supported", (text, s)
-    if verdict == "unverified":
-        assert any(str(number) in u["text"].replace(",", "") for u in s["unchecked"]), s
 
 
 @SETTINGS
