@@ -177,9 +177,14 @@ def check_text(
             )
         if sentence.heading or any(a <= sentence.start < b for a, b in ref_spans):
             continue
-        for span in split_clauses(text, sentence):
+        clauses = split_clauses(text, sentence)
+        # a citation at the end of a sentence covers each of its clauses
+        whole = _cited_dois(db, sentence.text, by_number) if len(clauses) > 1 else None
+        for span in clauses:
             try:
-                stmt, numbers, mentions = _check_span(db, index, span, by_number, deadline, listed)
+                stmt, numbers, mentions = _check_span(
+                    db, index, span, by_number, deadline, listed, whole
+                )
             except CheckTookTooLong as exc:
                 raise CheckTookTooLong(
                     f"checked {done} of {len(sentences)} sentences in the time allowed; {exc}"
@@ -214,6 +219,7 @@ def _check_span(
     by_number: dict[int, str | None],
     deadline: float | None = None,
     listed: set[str] | None = None,
+    whole: tuple[set[str] | None, set[int], list] | None = None,
 ) -> tuple[Statement | None, set[int], list]:
     if len(span.text) > POLICY.max_statement_chars:
         return _too_long(span), set(), []
@@ -224,6 +230,9 @@ def _check_span(
         f.start += span.start
         f.end += span.start
     cited, numbers, mentions = _cited_dois(db, span.text, by_number)
+    cites = bool(numbers or mentions)
+    if not cites and whole is not None and (whole[1] or whole[2]):
+        cited, cites = whole[0], True  # the sentence's citation, counted once (by its own clause)
     rows = index.candidates(span.text)
     by_figure = index.by_figures(figures, rows)
     rows += by_figure + index.cited_claims(cited or set(), rows + by_figure)
@@ -236,7 +245,7 @@ def _check_span(
     )  # fmt: skip
     verdict, best, why = decide(span.text, figures, cands, cited)
     source = best.claim.get("source_doi") if best else None
-    if verdict == "supported" and (numbers or mentions) and not (cited and source in cited):
+    if verdict == "supported" and cites and not (cited and source in cited):
         # the sentence cites something the KB cannot resolve, and the claim's source is not
         # among what it could: whose finding this is cannot be told
         verdict = "unverified"
@@ -246,8 +255,7 @@ def _check_span(
         )
     unchecked, disagreeing = _unchecked(index, span, figures, best, cands)
     is_statement = (
-        best is not None or any(is_checkable(f) for f in figures) or numbers or mentions
-        or bool(unchecked)
+        best is not None or any(is_checkable(f) for f in figures) or cites or bool(unchecked)
     )  # fmt: skip
     if not is_statement:
         return None, numbers, mentions

@@ -166,6 +166,11 @@ def decide(
     ]  # fmt: skip
     if textual:
         best = max(textual, key=lambda c: (c.sim + P.listed_bonus * c.listed, c.verified))
+        # the cited work wins a near tie in wording, never a clear loss: a sentence worded as
+        # another work's finding is that work's, whatever it cites
+        clearer = max(textual, key=lambda c: c.wording)
+        if clearer.wording >= best.wording + P.wrong_analysis_margin:
+            best = clearer
         compared = bool(best.comparison.records)
         if checkable and not compared and best.verified:
             figs = ", ".join(f.text for f in checkable)
@@ -177,6 +182,14 @@ def decide(
                 ),
             )
         verdict, best, why = _by_status(text, best, cited, "the wording matches")
+        if verdict == "supported" and best.wording < P.t_text:
+            # the bonus for a cited source ranks its claims first; it is no evidence on its own
+            return (
+                "unverified",
+                best,
+                f"the cited work's nearest claim, {best.claim['id']}, is worded differently: "
+                f"{_short(best.claim['statement'], 20)}",
+            )
         if verdict == "supported" and best.coverage < P.min_text_coverage:
             return (
                 "unverified",
