@@ -161,18 +161,15 @@ def append_sources(data_dir: Path, entries: list[dict[str, Any]], when: str) -> 
     return path
 
 
-def add(dois: list[str], data_dir: Path | str = "data", **ingest_options: Any) -> AddResult:
-    """Resolve the DOIs not yet in sources.yml (`ingest`, with its options) and append a record
-    for each one that resolved. Raises InvalidDOI, SourcesError (before any request) and AddError
-    (after the fetch, before any write)."""
+def add_fetched(
+    wanted: list[str], data_dir: Path, fetched: IngestResult | None, curated: dict[str, Any]
+) -> AddResult:
+    """Append a record for each normalised DOI of `wanted` not in `curated` (sources.yml as read
+    before the run) that `fetched` resolved; the others are reported. Raises AddError before any
+    write when the new records would not pass the checks."""
     data_dir = Path(data_dir)
-    wanted = list(dict.fromkeys(normalize_doi(d) for d in dois))
-    curated = curated_sources(data_dir)
-    result = AddResult(sources_file=data_dir / "sources.yml")
-    new = [d for d in wanted if d not in curated]
-    if new:
-        result.ingest = ingest(new, data_dir, curated=curated, **ingest_options)
-    outcomes = {o.doi: o for o in (result.ingest.outcomes if result.ingest else [])}
+    result = AddResult(ingest=fetched, sources_file=data_dir / "sources.yml")
+    outcomes = {o.doi: o for o in (fetched.outcomes if fetched else [])}
     entries = []
     for doi in wanted:
         if doi in curated:
@@ -189,6 +186,18 @@ def add(dois: list[str], data_dir: Path | str = "data", **ingest_options: Any) -
     if entries:
         append_sources(data_dir, entries, dt.date.today().isoformat())
     return result
+
+
+def add(dois: list[str], data_dir: Path | str = "data", **ingest_options: Any) -> AddResult:
+    """Resolve the DOIs not yet in sources.yml (`ingest`, with its options) and append a record
+    for each one that resolved. Raises InvalidDOI, SourcesError (before any request) and AddError
+    (after the fetch, before any write)."""
+    data_dir = Path(data_dir)
+    wanted = list(dict.fromkeys(normalize_doi(d) for d in dois))
+    curated = curated_sources(data_dir)
+    new = [d for d in wanted if d not in curated]
+    fetched = ingest(new, data_dir, curated=curated, **ingest_options) if new else None
+    return add_fetched(wanted, data_dir, fetched, curated)
 
 
 def render_text(result: AddResult) -> str:

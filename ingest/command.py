@@ -51,11 +51,15 @@ class DataError(click.ClickException):
 @click.option(
     "--tries", default=4, show_default=True, help="Attempts per request before giving up."
 )
+@click.option(
+    "--add", "add_new", is_flag=True,
+    help="Then append a source record to sources.yml for each DOI not in it (as `kb add`).",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def ingest_cmd(
     dois: tuple[str, ...], from_article: Path | None, all_sources: bool, refresh: bool,
     data_dir: Path, mailto: str | None, no_openalex: bool, timeout: float, per_doi: float, tries: int,
-    as_json: bool,
+    as_json: bool, add_new: bool = False,
 ) -> None:  # fmt: skip
     """Resolve DOIs from Crossref (then doi.org and OpenAlex) into data/fetched/.
 
@@ -77,6 +81,7 @@ def ingest_cmd(
       kb ingest 10.1186/s13075-021-02422-0 --mailto you@example.org
       kb ingest --from-article data/articles/bml-signal.yml
       kb ingest --all --refresh --json
+      kb ingest 10.1002/jor.1100150407 --add
     """
     try:
         curated = curated_sources(data_dir)
@@ -107,4 +112,14 @@ def ingest_cmd(
             on_done=lambda o: click.echo(f"[{next(counter)}/{len(wanted)}] {progress_line(o)}", err=True),
         )  # fmt: skip
     click.echo(render_json(result) if as_json else render_text(result))
+    if add_new:  # the curated file as it was read before the run decides what is new
+        from .add import AddError, add_fetched
+        from .add import render_text as render_added
+
+        try:
+            added = add_fetched(wanted, data_dir, result, curated)
+        except AddError as exc:
+            raise DataError(str(exc)) from exc
+        click.echo(render_added(added), err=as_json)
+        sys.exit(max(result.exit_code, added.exit_code))
     sys.exit(result.exit_code)

@@ -6,13 +6,11 @@ Reads only files: curated YAML, and the records `kb ingest` stored under `data/f
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,8 @@ from typing import Any
 import sqlite_utils
 
 from . import __version__
-from .cache import BuildCache, DataFile, left_behind, scan
+from .cache import BuildCache, DataFile, scan
+from .dbfile import remove_temp, sweep_temp_files, temp_path, write_error, writing
 from .doi import doi_url
 from .history import load_history
 from .lexicon import lexicon_rows, load_lexicon
@@ -74,62 +73,6 @@ class BuildError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s) in data/")
-
-
-class DatabaseWriteError(OSError):
-    """The database cannot be written (a folder we may not write to, a full disk); `filename` is
-    the database, `strerror` says why. The previous database is left as it was."""
-
-
-# The files SQLite keeps beside a database while writing it.
-SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
-# SQLite's primary result codes that mean the file system refused (sqlite3.h).
-_CANNOT_WRITE = {3: "permission denied", 8: "read-only", 14: "cannot create a file there"}
-_NO_SPACE = {13: "the disk is full", 10: "writing failed (disk full, or the file too large?)"}
-_WRITE_ERRNOS = {
-    errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO,
-}  # fmt: skip
-
-
-def _remove_temp(tmp: Path) -> None:
-    for suffix in ("", *SQLITE_SIDE_FILES):
-        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-
-
-def sweep_temp_files(db_path: Path) -> None:
-    """Remove what builds that were killed or failed left beside db_path (a temporary database and
-    its journal) and in its cache folder."""
-    for tmp in db_path.parent.glob(f".{db_path.name}.*.tmp*"):
-        if left_behind(tmp.name):
-            tmp.unlink(missing_ok=True)
-    BuildCache(db_path.parent / CACHE_FOLDER, db_path.name).sweep()
-
-
-def _write_error(exc: Exception, db_path: Path) -> DatabaseWriteError | None:
-    """A clear error for a database that could not be written; None for any other failure."""
-    if isinstance(exc, sqlite3.OperationalError):
-        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-        why = _CANNOT_WRITE.get(code) or _NO_SPACE.get(code)
-    elif isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
-        why = os.strerror(exc.errno).lower()
-    else:
-        return None
-    if why is None:
-        return None
-    kept = "the previous database is unchanged" if db_path.exists() else "nothing was written"
-    message = f"cannot write the database in {db_path.parent.resolve()}: {why}; {kept}"
-    return DatabaseWriteError(getattr(exc, "errno", None) or 0, message, str(db_path))
-
-
-@contextmanager
-def _writing(db_path: Path) -> Iterator[None]:
-    """File operations on the database: refused writes become a DatabaseWriteError."""
-    try:
-        yield
-    except OSError as exc:
-        if (clear := _write_error(exc, db_path)) is None:
-            raise
-        raise clear from exc
 
 
 @dataclass
@@ -524,12 +467,13 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
     changed = _claim_changes(cache, files, data_dir, db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     sweep_temp_files(db_path)
-    tmp = db_path.with_name(f".{db_path.name}.{os.getpid()}.tmp")
+    cache.sweep()
+    tmp = temp_path(db_path)
     problems: list[Problem] = []
     conn: sqlite3.Connection | None = None
     try:
         if changed is not None:
-            with _writing(db_path):
+            with writing(db_path):
                 shutil.copyfile(db_path, tmp)
         conn = sqlite3.connect(tmp, isolation_level=None)
         db = sqlite_utils.Database(conn)
@@ -597,16 +541,16 @@ def build(data_dir: Path | str = "data", db_path: Path | str = "kb.db") -> Build
         conn.close()
         if integrity != "ok" or fk_errors:
             raise RuntimeError(f"built database failed its checks: {integrity} {fk_errors[:3]}")
-        with _writing(db_path):
+        with writing(db_path):
             os.replace(tmp, db_path)
     except sqlite3.OperationalError as exc:
-        if (clear := _write_error(exc, db_path)) is None:
+        if (clear := write_error(exc, db_path)) is None:
             raise
         raise clear from exc
     finally:
         if conn is not None:
             conn.close()  # a no-op when closed; else its journal is rolled back and removed
-        _remove_temp(tmp)
+        remove_temp(tmp)
     cache.save_manifest(fingerprint, files)
     cache.prune()
     return BuildResult(db_path=db_path, build_id=fingerprint[:12], counts=counts)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_ingest import FAST, recorded, run_kb
+from test_ingest import FAST, crossref_work, recorded, run_kb
 
 from ingest.add import add
 from ingest.standin import Canned, StandIn
@@ -106,3 +106,18 @@ def test_only_what_a_service_gave_is_written(stand_in: StandIn, tmp_path: Path) 
     text = (data / "sources.yml").read_text()
     assert text.startswith("# our sources\n- doi: 10.5555/first\n")
     assert [s["doi"] for s in yaml.safe_load(text)] == ["10.5555/first", doi]
+
+
+def test_kb_ingest_add_does_the_same_after_an_ordinary_run(
+    stand_in: StandIn, data_copy: Path
+) -> None:
+    stand_in.add("crossref", JOR, recorded(f"crossref/works_{JOR.replace('/', '_')}.json"))
+    stand_in.add("crossref", ASO, crossref_work(ASO))
+    before = (data_copy / "sources.yml").read_text(encoding="utf-8")
+    done = run_kb("ingest", JOR, ASO, "--add", "--data", str(data_copy), env=stand_in.env())
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert f"{JOR}: added to" in done.stdout and f"{ASO}: already in" in done.stdout
+    after = (data_copy / "sources.yml").read_text(encoding="utf-8")
+    assert after.startswith(before)
+    assert [s["doi"] for s in sources_of(data_copy)].count(ASO) == 1
+    assert sources_of(data_copy)[-1]["doi"] == JOR

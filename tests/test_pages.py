@@ -357,3 +357,17 @@ def test_every_claim_and_source_page_is_free_of_plumbing(ds: Datasette, kb_db: P
         if found:
             problems[path] = found
     assert not problems, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+def test_a_claim_that_is_not_verified_says_why(ds: Datasette, kb_db: Path) -> None:
+    claim_id, notes = (
+        sqlite3.connect(kb_db)
+        .execute(
+            "select id, notes from claims where status = 'unverified' and notes is not null "
+            "and notes not like '%http%' order by id limit 1"
+        )
+        .fetchone()
+    )
+    html = get(ds, f"/kb/claims/{claim_id}").text
+    why = re.search(r"<p data-why>(.*?)</p>", html, re.S)
+    assert why and " ".join(notes.split()[:8]) in visible_text(why.group(1))

@@ -36,27 +36,36 @@ PAGE_KINDS = (
 _ID_RE = re.compile(r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b")
 
 
+_URL_RE = re.compile(r"https?://[^\s<>\"')]+[^\s<>\"').,;:]")
+
+
 def with_claim_links(conn: sqlite3.Connection, text: str | None) -> list[dict[str, Any]]:
-    """Curated prose cut into parts, a claim id in it made a link named by the claim's figure, so a
-    reader sees "“582 knees”" where a curator wrote `aso2021-n-longitudinal`."""
+    """Curated prose cut into parts for a reader: a claim id becomes a link named by the claim's
+    figure ("“582 knees”" where a curator wrote `aso2021-n-longitudinal`), an address a link named
+    by its site."""
     if not text:
         return []
-    found = set(_ID_RE.findall(text))
+    found = set(_ID_RE.findall(_URL_RE.sub(" ", text)))
     known = {}
     if found:
         marks = ",".join("?" * len(found))
         sql = f"select id, figure from claims where id in ({marks})"
         known = {cid: fig for cid, fig in conn.execute(sql, sorted(found))}
+    spans = [(m.start(), m.end(), {"text": urlsplit(m.group(0)).netloc, "url": m.group(0)})
+             for m in _URL_RE.finditer(text)]  # fmt: skip
+    for m in _ID_RE.finditer(text):
+        inside = any(a <= m.start() < b for a, b, _ in spans)
+        if m.group(0) in known and not inside:
+            figure = known[m.group(0)]
+            label = f"“{figure}”" if figure else "(that claim)"
+            spans.append((m.start(), m.end(), {"text": label, "claim": m.group(0)}))
     parts: list[dict[str, Any]] = []
     pos = 0
-    for m in _ID_RE.finditer(text):
-        if m.group(0) not in known:
-            continue
-        parts.append({"text": text[pos : m.start()], "claim": None})
-        figure = known[m.group(0)]
-        parts.append({"text": f"“{figure}”" if figure else "(that claim)", "claim": m.group(0)})
-        pos = m.end()
-    parts.append({"text": text[pos:], "claim": None})
+    for a, b, part in sorted(spans, key=lambda s: s[0]):
+        parts.append({"text": text[pos:a]})
+        parts.append(part)
+        pos = b
+    parts.append({"text": text[pos:]})
     return parts
 
 
@@ -161,6 +170,7 @@ def claim_provenance(conn: sqlite3.Connection, claim_id: str) -> dict[str, Any] 
     for r in cited_as:
         r["note_parts"] = with_claim_links(conn, r["note"])
     claim["deprecated_reason_parts"] = with_claim_links(conn, claim.get("deprecated_reason"))
+    claim["notes_parts"] = with_claim_links(conn, claim.get("notes"))
     update = claim.get("source_update_status") or (source or {}).get("update_status")
     question, others = other_answers(conn, claim)
     return {
