@@ -15,6 +15,7 @@ from .matching import Candidate
 from .verdict_policy import POLICY as P
 
 WEAK_ROLES = {"time", "p"}  # roles whose agreement alone does not tell which finding is meant
+SECONDARY_ROLES = {"p", "ci"}  # roles that alone never make a sentence supported
 
 
 def _short(text: str | None, words: int = 18) -> str:
@@ -32,6 +33,35 @@ def decide(
     text: str, figures: list[Figure], cands: list[Candidate], cited: set[str] | None
 ) -> tuple[str, Candidate | None, str]:
     """The verdict for one statement, the claim it rests on, and a one-line explanation."""
+    verdict, best, why = _decide(text, figures, cands, cited)
+    if verdict == "supported" and best is not None and _secondary_only(best):
+        # "(p = 0.01)" beside another finding: the finding's own figure must agree, not its p
+        said = ", ".join(r.figure.text for r in best.comparison.agreeing())
+        return (
+            "unverified",
+            best,
+            f"only {said} agrees with {best.claim['id']}, whose finding is "
+            f"{best.claim.get('figure')}: the sentence does not give that figure, so which "
+            "finding it reports is not checked",
+        )
+    return verdict, best, why
+
+
+def _secondary_only(c: Candidate) -> bool:
+    """Do the sentence's figures agree with the claim only in secondary roles (its p value, its
+    interval) while the claim's own value, its finding, is given nowhere in the sentence?"""
+    claim = c.claim
+    if claim.get("measure") in ("association", "p_value"):
+        return False  # a p value is the finding itself
+    if all(claim.get(k) is None for k in ("value", "value_low", "value_high")):
+        return False
+    roles = {r.role for r in c.comparison.agreeing()}
+    return bool(roles) and roles <= SECONDARY_ROLES
+
+
+def _decide(
+    text: str, figures: list[Figure], cands: list[Candidate], cited: set[str] | None
+) -> tuple[str, Candidate | None, str]:
     checkable = [f for f in figures if is_checkable(f)]
     # a claim about another compartment is another analysis: it can only explain a contradiction
     same_place = [c for c in cands if not c.elsewhere]
