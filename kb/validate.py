@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,29 +292,42 @@ def _check_record(
     return row
 
 
+def _unique_records(
+    records: list[Located],
+    spec: dict[str, Field],
+    file: str,
+    key: str,
+    what: str,
+    problems: list[Problem],
+) -> Iterator[tuple[Located, dict[str, Any], str]]:
+    """Check each record of one file against spec; yield (record, clean row, label) for those whose
+    `key` is present and seen for the first time (a repeat is reported as a duplicate `what`)."""
+    seen: dict[str, str] = {}
+    for rec in records:
+        path = rec["_file"]
+        label = f"{file}[{rec.get(key, '?')}]"
+        row = _check_record(rec, spec, label, path, problems)
+        value = row.get(key)
+        if not value:
+            continue
+        if value in seen:
+            problems.append(
+                Problem(path, rec.line_of(key), f"{label}.{key}",
+                        f"duplicate {what} (first at {seen[value]})")
+            )  # fmt: skip
+            continue
+        seen[value] = f"{path}:{rec.line}"
+        yield rec, row, label
+
+
 def check_sources(records: list[Located]) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Every check on sources.yml (it needs nothing outside the file): clean rows and problems."""
     problems: list[Problem] = []
     rows: list[dict[str, Any]] = []
-    seen_dois: dict[str, str] = {}
-    for rec in records:
+    for rec, row, label in _unique_records(
+        records, SOURCE_FIELDS, "sources", "doi", "DOI", problems
+    ):
         path = rec["_file"]
-        label = f"sources[{rec.get('doi', '?')}]"
-        row = _check_record(rec, SOURCE_FIELDS, label, path, problems)
-        doi = row.get("doi")
-        if not doi:
-            continue
-        if doi in seen_dois:
-            problems.append(
-                Problem(
-                    path,
-                    rec.line_of("doi"),
-                    f"{label}.doi",
-                    f"duplicate DOI (first at {seen_dois[doi]})",
-                )
-            )
-            continue
-        seen_dois[doi] = f"{path}:{rec.line}"
         if row.get("authors_complete") is False and not row.get("authors"):
             problems.append(
                 Problem(path, rec.line_of("authors_complete"), f"{label}.authors_complete",
@@ -341,23 +355,8 @@ def check_sources(records: list[Located]) -> tuple[list[dict[str, Any]], list[Pr
 def check_questions(records: list[Located]) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Every check on questions.yml (it needs nothing outside the file): clean rows and problems."""
     problems: list[Problem] = []
-    rows: list[dict[str, Any]] = []
-    seen: dict[str, str] = {}
-    for rec in records:
-        path = rec["_file"]
-        label = f"questions[{rec.get('id', '?')}]"
-        row = _check_record(rec, QUESTION_FIELDS, label, path, problems)
-        qid = row.get("id")
-        if not qid:
-            continue
-        if qid in seen:
-            problems.append(
-                Problem(path, rec.line_of("id"), f"{label}.id",
-                        f"duplicate question id (first at {seen[qid]})")
-            )  # fmt: skip
-            continue
-        seen[qid] = f"{path}:{rec.line}"
-        rows.append(row)
+    found = _unique_records(records, QUESTION_FIELDS, "questions", "id", "question id", problems)
+    rows = [row for _rec, row, _label in found]
     return rows, problems
 
 
