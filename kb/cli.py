@@ -310,60 +310,10 @@ def serve_cmd(
     serve(data_dir, db_path, metadata, host, port, public)
 
 
-from ingest.command import ingest_cmd  # noqa: E402 - the network side lives in its own package
+from ingest.command import add_cmd, ingest_cmd  # noqa: E402 - the network side lives in its own package
 
 cli.add_command(ingest_cmd)
-
-
-@cli.command(name="add")
-@click.argument("dois", nargs=-1, required=True)
-@click.option(
-    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default="data",
-    show_default=True, help="Folder of curated data: records go to DATA/fetched/, sources to DATA/sources.yml.",
-)  # fmt: skip
-@click.option(
-    "--mailto", envvar="KB_MAILTO", metavar="ADDRESS",
-    help="Contact address sent to Crossref and OpenAlex (polite pool). Default: $KB_MAILTO.",
-)  # fmt: skip
-@click.option(
-    "--timeout", default=30.0, show_default=True, help="Seconds to wait for one response."
-)
-@click.option(
-    "--tries", default=4, show_default=True, help="Attempts per request before giving up."
-)
-def add_cmd(
-    dois: tuple[str, ...], data_dir: Path, mailto: str | None, timeout: float, tries: int
-) -> None:
-    """Add works to data/sources.yml from their fetched metadata, and say what is left to fill in.
-
-    Each DOI is resolved as `kb ingest` does (Crossref, doi.org, OpenAlex; paced, retried, the raw
-    answers kept under data/fetched/), then a source record is appended to sources.yml with the
-    fields the services gave, `metadata_origin` naming the service and `metadata_page` the address
-    asked. Nothing is invented, and the file's comments and order are kept (the record is appended
-    as text, and checked as `kb validate` would before the file is replaced). A DOI already in
-    sources.yml is reported and not added again; a DOI that could not be fetched adds nothing.
-
-    Exit code 0 when every DOI is in sources.yml afterwards, 1 when some could not be fetched,
-    2 on a usage error or a sources.yml that cannot be read.
-
-    \b
-    Examples:
-      kb add 10.1186/s13075-021-02422-0 --mailto you@example.org
-      kb add doi:10.1002/jor.1100150407 https://doi.org/10.1038/srep16696
-    """
-    from ingest.add import AddError, add, render_text
-    from ingest.command import DataError
-    from ingest.run import SourcesError
-    from kb.doi import InvalidDOI
-
-    try:
-        result = add(list(dois), data_dir, mailto=mailto, timeout=timeout, tries=tries)
-    except (SourcesError, AddError) as exc:
-        raise DataError(str(exc)) from exc
-    except InvalidDOI as exc:
-        raise click.BadParameter(str(exc), param_hint="DOI") from exc
-    click.echo(render_text(result))
-    sys.exit(result.exit_code)
+cli.add_command(add_cmd)
 
 
 if __name__ == "__main__":
