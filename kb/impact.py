@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .build import SERIOUS_UPDATES
+from .schema import SERIOUS_UPDATES
 
 # How a notice reads in a sentence: "a claim whose source <was retracted>".
 NOTICE_PHRASES = {

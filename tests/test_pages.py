@@ -311,7 +311,7 @@ def test_a_retracted_source_says_so_at_the_top_of_its_page(tmp_path: Path, data_
 
 
 def test_short_citations_name_a_study_as_a_reader_would() -> None:
-    from kb.build import format_short_citation
+    from kb.citation import format_short_citation
 
     def short(**src) -> str:
         return format_short_citation({"doi": "10.1/x", **src})
