@@ -44,7 +44,10 @@ def test_a_worker_that_does_not_answer_is_killed_and_replaced(kb_db: Path) -> No
 def test_a_crashed_worker_is_reported_and_replaced(kb_db: Path) -> None:
     pool = CheckPool(str(kb_db))
     asyncio.run(pool.check(DRAFT, 30))
-    os.kill(only_worker_pid(pool), signal.SIGKILL)
+    worker = pool.idle.get_nowait()
+    pool.idle.put(worker)
+    os.kill(worker.proc.pid, signal.SIGKILL)
+    worker.proc.wait(timeout=10)  # dead before the draft is sent: writing to it fails (EPIPE)
     with pytest.raises(CheckFailed):
         asyncio.run(pool.check(DRAFT, 30))
     assert asyncio.run(pool.check(DRAFT, 30)).statements

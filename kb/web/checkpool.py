@@ -15,6 +15,7 @@ it works from any event loop, as each of the tests' `asyncio.run` brings a new o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pickle
 import queue
@@ -78,7 +79,8 @@ class Worker:
         self.proc.wait()
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
-                pipe.close()
+                with contextlib.suppress(OSError):  # a draft left unsent to a dead worker: EPIPE
+                    pipe.close()
 
     def _receive(self, deadline: float) -> Any:
         fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
