@@ -6,6 +6,7 @@ Column names here are the contract the website, the JSON API and `metadata.yml` 
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import sqlite_utils
 
@@ -270,3 +271,17 @@ def count_claim_terms(conn: sqlite3.Connection) -> None:
     with conn:
         conn.execute("delete from claim_terms")
         conn.execute(f"insert into claim_terms (term, doc) {CLAIM_TERMS}")
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the database has this table or view (an older KB may lack a newer one)."""
+    return bool(conn.execute("select 1 from sqlite_master where name = ?", [name]).fetchone())
+
+
+def rows_as_dicts(
+    conn: sqlite3.Connection, sql: str, params: list[Any] | dict[str, Any] = ()
+) -> list[dict[str, Any]]:
+    """A query's rows as dicts keyed by column name."""
+    cur = conn.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

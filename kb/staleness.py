@@ -13,6 +13,8 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .schema import has_table, rows_as_dicts
+
 DEFAULT_DAYS = 365  # a claim's evidence is stale when nobody has looked at it for a year
 
 
@@ -32,10 +34,6 @@ class Staleness:
         return asdict(self) | {"total": self.total}
 
 
-def _has_history(conn: sqlite3.Connection) -> bool:
-    return bool(conn.execute("select 1 from sqlite_master where name = 'history'").fetchone())
-
-
 def _sourced_claims(conn: sqlite3.Connection) -> str:
     """The one definition of the rule's inputs, as SQL: each sourced claim with its source's
     `retrieved_at` and `reverified_on`, the later of its `curated_on` and its last recorded change
@@ -43,7 +41,7 @@ def _sourced_claims(conn: sqlite3.Connection) -> str:
     last = (
         "select record_id, max(substr(date, 1, 10)) as d from history where kind = 'claim' "
         "group by record_id"
-        if _has_history(conn)
+        if has_table(conn, "history")
         else "select null as record_id, null as d where 0"
     )
     return (
@@ -66,11 +64,8 @@ def staleness(conn: sqlite3.Connection, days: int = DEFAULT_DAYS, today: dt.date
     A claim was last re-verified on the later of its `curated_on` and its last recorded change."""
     today = today or dt.date.today()
     cutoff = _cutoff(days, today)
-    cur = conn.execute(_sourced_claims(conn) + " order by c.id")
-    names = [d[0] for d in cur.description]
     report = Staleness(days, today.isoformat())
-    for row in cur.fetchall():
-        c = dict(zip(names, row, strict=True))
+    for c in rows_as_dicts(conn, _sourced_claims(conn) + " order by c.id"):
         c["reverified_on"] = c["reverified_on"] or None
         if not c["retrieved_at"]:
             report.never_checked.append(c)
