@@ -16,6 +16,7 @@ from .build import BuildError, build, check
 from .loader import Problem
 from .search import SearchError
 from .search import search as search_claims
+from .staleness import DEFAULT_DAYS
 from .validate import triage
 
 T = TypeVar("T")
@@ -45,6 +46,18 @@ def _report_problems(problems: list[Problem]) -> None:
             err=True,
         )
     click.echo(f"{len(roots)} problem(s) found; nothing was built.", err=True)
+
+
+def _read_built(data_dir: Path, db_path: Path, read: Callable[[sqlite3.Connection], T]) -> T:
+    """Build the database if data/ changed, then read(conn) on it opened read-only."""
+    from .serve import ensure_built
+
+    _checked(lambda: ensure_built(data_dir, db_path))
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return read(conn)
+    finally:
+        conn.close()
 
 
 def _checked(run: Callable[[], T]) -> T:
@@ -227,14 +240,10 @@ def impact_cmd(data_dir: Path, db_path: Path, since, as_json: bool) -> None:
       kb impact --since 2026-01-01 --json
     """
     from .impact import impact, render_text
-    from .serve import ensure_built
 
-    _checked(lambda: ensure_built(data_dir, db_path))
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        alerts = impact(conn, since.date() if since else None)
-    finally:
-        conn.close()
+    alerts = _read_built(
+        data_dir, db_path, lambda conn: impact(conn, since.date() if since else None)
+    )
     if as_json:
         doc = {"since": since.date().isoformat() if since else None,
                "alerts": [a.to_dict() for a in alerts]}  # fmt: skip
@@ -248,7 +257,7 @@ def impact_cmd(data_dir: Path, db_path: Path, since, as_json: bool) -> None:
 @DATA_OPTION
 @DB_OPTION
 @click.option(
-    "--days", default=365, show_default=True, type=click.IntRange(min=1),
+    "--days", default=DEFAULT_DAYS, show_default=True, type=click.IntRange(min=1),
     help="A claim is stale when it, or its source's notices, were last checked longer ago than this.",
 )  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -265,15 +274,9 @@ def stale_cmd(data_dir: Path, db_path: Path, days: int, as_json: bool) -> None:
       kb stale
       kb stale --days 180 --json
     """
-    from .serve import ensure_built
     from .staleness import render_text, staleness
 
-    _checked(lambda: ensure_built(data_dir, db_path))
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        report = staleness(conn, days)
-    finally:
-        conn.close()
+    report = _read_built(data_dir, db_path, lambda conn: staleness(conn, days))
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report))
     sys.exit(1 if report.total else 0)
 
