@@ -10,11 +10,14 @@ from typing import Any
 
 import sqlite_utils
 
-# Update types that put a source's claims under a warning, most serious first. The one list: the
-# build's flags, kb check's verdicts, the FAQ's evidence and the web pages all read it.
-SERIOUS_UPDATES = (
+# Crossref's update (notice) types, most serious first: `kb ingest` keeps the most serious one a
+# work has. The first five put a source's claims under a warning (SERIOUS_UPDATES): the build's
+# flags, kb check's verdicts, the FAQ's evidence and the web pages all read that one list.
+UPDATE_TYPES = (
     "retraction", "withdrawal", "removal", "expression_of_concern", "partial_retraction",
+    "correction", "erratum", "corrigendum", "addendum", "clarification", "new_version",
 )  # fmt: skip
+SERIOUS_UPDATES = UPDATE_TYPES[:5]
 
 TABLES: dict[str, dict] = {
     "sources": {
