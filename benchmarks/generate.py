@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kb.validate import DESIGN_CERTAINTY
-from kb.validate import TOPICS as VALID_TOPICS
+from kb.fields import DESIGN_CERTAINTY
+from kb.fields import TOPICS as VALID_TOPICS
 
 SEED = 20251124
 CLAIMS_PER_FILE = 1000
