@@ -291,7 +291,11 @@ def number_stated(raw: str, claim: dict[str, Any]) -> bool:
         value = parse_number(raw.rstrip(".,"))[0]
     except ValueError:
         return False
-    for text in (claim.get("statement") or "", claim.get("figure") or ""):
+    for text in (
+        claim.get("statement") or "",
+        claim.get("figure") or "",
+        claim.get("interval") or "",
+    ):
         figures, bare = _stated(text)
         if value in bare or any(f.value == value and f.kind != "year" for f in figures):
             return True

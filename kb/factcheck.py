@@ -31,6 +31,7 @@ from .matching import (
     similarity,
     tokens,
 )
+from .phrasing import mismatch
 from .references import (
     SERIOUS_UPDATES,
     Reference,
@@ -272,6 +273,12 @@ def _check_span(
         verdict = "unverified"
         said = ", ".join(u["text"] for u in unchecked)
         why = f"not every figure could be checked ({said}); the rest: {why}"
+    if verdict in ("supported", "unverified") and best is not None:
+        # the figure agrees, but the sentence words it as something the source did not give
+        off = mismatch(span.text, best.comparison, best.claim, index.lexicon, db, span.start)
+        if off:
+            why = off if verdict == "supported" else f"{off}; and {why}"
+            verdict = "unverified"
     claim = best.claim if best else None
     stmt = Statement(
         span.text, span.start, span.end, figures, verdict,

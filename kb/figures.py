@@ -411,8 +411,8 @@ class NumberLike:
 
 
 def number_like(text: str) -> list[NumberLike]:
-    """Every number-like expression, except years, confidence levels (the 95 of 95% CI), citation
-    markers, DOIs and URLs, and "one" used as a word rather than a number."""
+    """Every number-like expression, except years, citation markers, DOIs and URLs, and "one" used
+    as a word rather than a number. (The 95 of "95% CI" is one: a source's interval has a level.)"""
     masked = _mask(text)
     out = []
     for m in _NUMBER_LIKE_RE.finditer(masked):
@@ -423,8 +423,6 @@ def number_like(text: str) -> list[NumberLike]:
             except ValueError:
                 value = None
             if value is not None and _is_year(raw, value):
-                continue
-            if value in (90, 95, 99) and _CI_AFTER.match(masked, m.end()):
                 continue
         elif raw.lower() == "one" and not _ONE_RATIO_AFTER.match(masked, m.end()):
             continue

@@ -18,7 +18,7 @@ import sqlite_utils
 
 from .loader import Located, Problem, parse_yaml
 
-KEYS = ("compartments", "opposite_compartments", "count_families", "synonyms")
+KEYS = ("compartments", "opposite_compartments", "count_families", "synonyms", "risk_words")
 TABLE = "lexicon"
 MAX_WORDS = 5000  # a lexicon is a list of words a curator reads, not a dictionary
 
@@ -29,6 +29,15 @@ class Lexicon:
     opposite_compartments: tuple[tuple[str, str], ...] = ()
     count_families: dict[str, tuple[str, ...]] = field(default_factory=dict)
     synonyms: tuple[tuple[str, ...], ...] = ()
+    risk: tuple[str, ...] = ()  # words after a multiplier that make it a multiple of risk
+
+    @cached_property
+    def risk_words(self) -> str:
+        """The risk words as one regex alternation ("" when there are none)."""
+        alts = sorted(
+            {re.escape(w).replace(r"\ ", r"\s+") for w in self.risk}, key=len, reverse=True
+        )
+        return rf"(?:{'|'.join(alts)})\b" if alts else ""
 
     @cached_property
     def compartment_patterns(self) -> dict[str, re.Pattern]:
@@ -130,6 +139,9 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
         bad("synonyms", "expected a list of groups, each a list of two or more words")
     elif len({w.lower() for g in synonyms for w in g}) < sum(len(g) for g in synonyms):
         bad("synonyms", "a word is in more than one group")
+    risk = doc.get("risk_words") or []
+    if risk and not _strings(risk):
+        bad("risk_words", "expected a list of words")
     if problems:
         return Lexicon(), problems
     count = sum(len(v) for v in compartments.values()) + sum(len(v) for v in families.values())
@@ -142,6 +154,7 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
             tuple((a.lower(), b.lower()) for a, b in opposite),
             {k.lower(): lower(v) for k, v in families.items()},
             tuple(lower(g) for g in synonyms),
+            lower(risk),
         ),
         [],
     )
@@ -165,6 +178,7 @@ def lexicon_rows(lexicon: Lexicon) -> list[dict[str, str]]:
         {"key": "opposite_compartments", "value": json.dumps(lexicon.opposite_compartments)},
         {"key": "count_families", "value": json.dumps(lexicon.count_families)},
         {"key": "synonyms", "value": json.dumps(lexicon.synonyms)},
+        {"key": "risk_words", "value": json.dumps(lexicon.risk)},
     ]
 
 
@@ -178,4 +192,5 @@ def lexicon_from_db(db: sqlite_utils.Database) -> Lexicon:
         tuple(tuple(p) for p in got.get("opposite_compartments") or []),
         {k: tuple(v) for k, v in (got.get("count_families") or {}).items()},
         tuple(tuple(g) for g in got.get("synonyms") or []),
+        tuple(got.get("risk_words") or []),
     )

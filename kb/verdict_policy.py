@@ -20,6 +20,7 @@ class Policy:
     t_figure: float = 50  # similarity for a match whose figures agree
     t_contra: float = 55  # similarity for "the same thing" when figures disagree
     t_figure_strong: float = 30  # similarity enough when the claim's own value agrees
+    min_figure_words: int = 1  # content words (bonus aside) a figure match shares at least
     min_shared_figure: int = 3  # content words a figure match shares, unless the source is cited
     wrong_analysis_margin: float = 10  # a conflicting claim this much closer in wording outranks
     min_shared_text: int = 4  # content words a text-only match must share with the claim...

@@ -14,6 +14,8 @@ from .figures import Figure, is_checkable
 from .matching import Candidate
 from .verdict_policy import POLICY as P
 
+WEAK_ROLES = {"time", "p"}  # roles whose agreement alone does not tell which finding is meant
+
 
 def _short(text: str | None, words: int = 18) -> str:
     bits = (text or "").split()
@@ -33,15 +35,17 @@ def decide(
     checkable = [f for f in figures if is_checkable(f)]
     # a claim about another compartment is another analysis: it can only explain a contradiction
     same_place = [c for c in cands if not c.elsewhere]
-    # a time point alone ("over 24 months") is no evidence of which finding a sentence reports:
-    # it counts only for the claim the wording fits best of all those the figures agree with
-    top_wording = max([c.wording for c in same_place if c.agrees and not c.conflicts] or [0.0])
-    top_wording = max(P.t_figure, min(top_wording, P.t_text))
+    # a time point or a p value alone ("over 24 months", "p = 0.01") is no evidence of which
+    # finding a sentence reports:
+    # it counts only for a claim worded (nearly) as well as the best the figures do not contradict
+    top_wording = max([c.wording for c in same_place if not c.conflicts] or [0.0])
+    top_wording = max(P.t_figure, min(top_wording - P.wrong_analysis_margin, P.t_text))
     agreeing = [
         c for c in same_place
         if c.agrees and not c.conflicts
         and (c.sim >= P.t_figure or (c.comparison.value_agrees and c.sim >= P.t_figure_strong))
-        and ({r.role for r in c.comparison.agreeing()} - {"time"} or c.wording >= top_wording)
+        and ({r.role for r in c.comparison.agreeing()} - WEAK_ROLES or c.wording >= top_wording)
+        and c.shared >= P.min_figure_words
     ]  # fmt: skip
     if agreeing:
         # a verified claim that holds the figure outranks an unverified one that holds it too
