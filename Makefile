@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve build test lint format bench accuracy browser clean
+.PHONY: install serve build test lint format bench accuracy screenshots api-docs browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ bench: $(STAMP)
 ## kb check on the shared fact-check corpus and the tuned one: score per draft, precision/recall per verdict
 accuracy: $(STAMP)
 	$(BIN)/python -m benchmarks.accuracy --misses
+
+## Retake the README's screenshots (docs/screenshots/*.png) with the browser tests
+screenshots: $(STAMP) browser
+	KB_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -m browser
+
+## Regenerate docs/api.md (the website API with real example responses) after a data or contract change
+api-docs: $(STAMP)
+	$(BIN)/python scripts/gen_api_docs.py
 
 clean:
 	rm -rf $(VENV) kb.db kb.inspect.json .pytest_cache

@@ -9,9 +9,12 @@ on a database built from data/. First the FAQ alone (the baseline: one client as
 for 2 s); then, for each hostile kind, that client runs while one hostile request is sent, and for
 0.5 s after it ends. Reported per kind: the hostile request's status and duration, and the FAQ's p99
 and worst latency while it ran (a server frozen for seconds answers few requests, so its p99 can
-look fine: a worst latency over 2 s counts as a miss). Between kinds the server is let settle. Goal: every hostile request ends within 2 s with a 4xx (503 counts: the server refused
-to queue it), and the FAQ's p99 stays under 50 ms. A hostile request is given up on after 30 s
-(printed as status 0). Exit 1 on GOAL MISSED.
+look fine: a worst latency over 2 s counts as a miss). Between kinds the server is let settle.
+Goal: every hostile request ends within 2 s and the FAQ's p99 stays under 50 ms meanwhile. A
+request the server must refuse (too big, malformed, unknown sort or method, ...) is refused with a
+4xx (503 counts: the server refused to queue it); a draft that is only costly to check
+(CHECKED_KINDS) may instead be answered, quickly, with a 200. A hostile request is given up on
+after 30 s (printed as status 0). Exit 1 on GOAL MISSED.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ FAQ = "/kb/faq.json?_shape=array&_json=claims"
 GOAL_FAQ_P99_MS = 50.0
 GOAL_HOSTILE_S = 2.0
 GIVE_UP_S = 30.0
+# Valid drafts that are merely costly to check: the fact-checker may answer them (200) in time.
+CHECKED_KINDS = frozenset({"check_dots", "check_figures"})
 
 
 def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
@@ -180,7 +185,10 @@ def main() -> int:
     for kind, r in rows.items():
         print(f"{kind:<20}{r['status'] or '-':>7}{r['seconds']:>9}{r['faq_p99_ms']:>12}"
               f"{r['faq_max_ms']:>12}{r['faq_failures']:>10}")  # fmt: skip
-        bad_status = r["status"] is not None and not 400 <= r["status"] < 500
+        allowed = (200,) if kind in CHECKED_KINDS else ()
+        bad_status = r["status"] is not None and not (
+            400 <= r["status"] < 500 or r["status"] in allowed
+        )
         frozen = (r["faq_max_ms"] or 0) > 1000 * GOAL_HOSTILE_S  # too few samples for a p99
         if bad_status or frozen or r["faq_p99_ms"] > GOAL_FAQ_P99_MS or r["faq_failures"]:
             missed.append(kind)
@@ -188,11 +196,11 @@ def main() -> int:
             missed.append(kind)
     print(json.dumps(rows))
     if missed:
-        print(f"GOAL MISSED: {', '.join(missed)} (goal: 4xx within {GOAL_HOSTILE_S:g} s, "
-              f"FAQ p99 < {GOAL_FAQ_P99_MS:g} ms)")  # fmt: skip
+        print(f"GOAL MISSED: {', '.join(missed)} (goal: ends within {GOAL_HOSTILE_S:g} s, a 4xx "
+              f"unless a draft answered with 200; FAQ p99 < {GOAL_FAQ_P99_MS:g} ms)")  # fmt: skip
         return 1
-    print(f"goal met: every hostile request a 4xx within {GOAL_HOSTILE_S:g} s, FAQ p99 < "
-          f"{GOAL_FAQ_P99_MS:g} ms")  # fmt: skip
+    print(f"goal met: every hostile request ended within {GOAL_HOSTILE_S:g} s (a 4xx, or a checked "
+          f"draft's 200), FAQ p99 < {GOAL_FAQ_P99_MS:g} ms")  # fmt: skip
     return 0
 
 

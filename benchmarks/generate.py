@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kb.validate import DESIGN_CERTAINTY
-from kb.validate import TOPICS as VALID_TOPICS
+from kb.fields import DESIGN_CERTAINTY
+from kb.fields import TOPICS as VALID_TOPICS
 
 SEED = 20251124
 CLAIMS_PER_FILE = 1000
@@ -328,7 +328,8 @@ def write_db(db_path: Path, n_claims: int, seed: int = SEED, batch: int = 20_000
     """The database `kb build` would make from `write_data`'s files, written directly (for 1M claims)."""
     import sqlite_utils
 
-    from kb.build import claim_flag, format_citation, format_figure, format_short_citation
+    from kb.build import claim_flag, format_figure
+    from kb.citation import format_citation, format_short_citation
     from kb.schema import TABLES, ensure_db_shape, ensure_fts
 
     db_path = Path(db_path)

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from kb.doi import normalize_doi
+from kb.fields import SOURCE_FIELDS
 from kb.loader import Problem, read_records
-from kb.validate import SOURCE_FIELDS, check_sources
+from kb.validate import check_sources
 
 from . import store
 from .record import RECORD_FIELDS

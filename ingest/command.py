@@ -1,14 +1,18 @@
-"""The `kb ingest` command: parse options, call `ingest.run.ingest`, report."""
+"""The `kb ingest` and `kb add` commands: parse options, call `ingest.run.ingest` or
+`ingest.add.add`, report."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from kb.doi import InvalidDOI
 
+from .add import AddError, add, add_fetched
+from .add import render_text as render_added
 from .client import DOI_SECONDS
 from .report import progress_line, render_json, render_text
 from .run import SourcesError, collect_dois, curated_sources, ingest
@@ -20,6 +24,27 @@ class DataError(click.ClickException):
     exit_code = 2
 
 
+def data_option(help_text: str) -> Callable:
+    """The `--data` option, with what the command does with the folder."""
+    return click.option(
+        "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default="data",
+        show_default=True, help=help_text,
+    )  # fmt: skip
+
+
+MAILTO_OPTION = click.option(
+    "--mailto", envvar="KB_MAILTO", metavar="ADDRESS",
+    help="Contact address sent to Crossref and OpenAlex (polite pool). Default: $KB_MAILTO.",
+)  # fmt: skip
+TIMEOUT_OPTION = click.option(
+    "--timeout", default=30.0, show_default=True,
+    help="Seconds one response may take, from the request to its last byte.",
+)  # fmt: skip
+TRIES_OPTION = click.option(
+    "--tries", default=4, show_default=True, help="Attempts per request before giving up."
+)
+
+
 @click.command(name="ingest")
 @click.argument("dois", nargs=-1)
 @click.option(
@@ -28,29 +53,18 @@ class DataError(click.ClickException):
 )  # fmt: skip
 @click.option("--all", "all_sources", is_flag=True, help="Every source in data/sources.yml.")
 @click.option("--refresh", is_flag=True, help="Fetch again DOIs that already have a record.")
-@click.option(
-    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default="data",
-    show_default=True, help="Folder of curated data; records go to DATA/fetched/.",
-)  # fmt: skip
-@click.option(
-    "--mailto", envvar="KB_MAILTO", metavar="ADDRESS",
-    help="Contact address sent to Crossref and OpenAlex (polite pool). Default: $KB_MAILTO.",
-)  # fmt: skip
+@data_option("Folder of curated data; records go to DATA/fetched/.")
+@MAILTO_OPTION
 @click.option(
     "--no-openalex", is_flag=True,
     help="Do not ask OpenAlex (abstract, PMID, open access); what it said before is kept.",
 )  # fmt: skip
-@click.option(
-    "--timeout", default=30.0, show_default=True,
-    help="Seconds one response may take, from the request to its last byte.",
-)  # fmt: skip
+@TIMEOUT_OPTION
 @click.option(
     "--per-doi", "per_doi", default=DOI_SECONDS, show_default=True,
     help="Seconds one DOI may spend on all its requests, retries and waits between them.",
 )  # fmt: skip
-@click.option(
-    "--tries", default=4, show_default=True, help="Attempts per request before giving up."
-)
+@TRIES_OPTION
 @click.option(
     "--add", "add_new", is_flag=True,
     help="Then append a source record to sources.yml for each DOI not in it (as `kb add`).",
@@ -113,13 +127,46 @@ def ingest_cmd(
         )  # fmt: skip
     click.echo(render_json(result) if as_json else render_text(result))
     if add_new:  # the curated file as it was read before the run decides what is new
-        from .add import AddError, add_fetched
-        from .add import render_text as render_added
-
         try:
             added = add_fetched(wanted, data_dir, result, curated)
         except AddError as exc:
             raise DataError(str(exc)) from exc
         click.echo(render_added(added), err=as_json)
         sys.exit(max(result.exit_code, added.exit_code))
+    sys.exit(result.exit_code)
+
+
+@click.command(name="add")
+@click.argument("dois", nargs=-1, required=True)
+@data_option("Folder of curated data: records go to DATA/fetched/, sources to DATA/sources.yml.")
+@MAILTO_OPTION
+@TIMEOUT_OPTION
+@TRIES_OPTION
+def add_cmd(
+    dois: tuple[str, ...], data_dir: Path, mailto: str | None, timeout: float, tries: int
+) -> None:
+    """Add works to data/sources.yml from their fetched metadata, and say what is left to fill in.
+
+    Each DOI is resolved as `kb ingest` does (Crossref, doi.org, OpenAlex; paced, retried, the raw
+    answers kept under data/fetched/), then a source record is appended to sources.yml with the
+    fields the services gave, `metadata_origin` naming the service and `metadata_page` the address
+    asked. Nothing is invented, and the file's comments and order are kept (the record is appended
+    as text, and checked as `kb validate` would before the file is replaced). A DOI already in
+    sources.yml is reported and not added again; a DOI that could not be fetched adds nothing.
+
+    Exit code 0 when every DOI is in sources.yml afterwards, 1 when some could not be fetched,
+    2 on a usage error or a sources.yml that cannot be read.
+
+    \b
+    Examples:
+      kb add 10.1186/s13075-021-02422-0 --mailto you@example.org
+      kb add doi:10.1002/jor.1100150407 https://doi.org/10.1038/srep16696
+    """
+    try:
+        result = add(list(dois), data_dir, mailto=mailto, timeout=timeout, tries=tries)
+    except (SourcesError, AddError) as exc:
+        raise DataError(str(exc)) from exc
+    except InvalidDOI as exc:
+        raise click.BadParameter(str(exc), param_hint="DOI") from exc
+    click.echo(render_added(result))
     sys.exit(result.exit_code)

@@ -12,12 +12,8 @@ from typing import Any
 
 from kb.doi import InvalidDOI, normalize_doi
 from kb.markup import strip_markup, text_only
+from kb.schema import UPDATE_TYPES
 
-# Update types, most serious first. `kb.build.SERIOUS_UPDATES` flags the first five.
-UPDATE_SEVERITY = (
-    "retraction", "withdrawal", "removal", "expression_of_concern", "partial_retraction",
-    "correction", "erratum", "corrigendum", "addendum", "clarification", "new_version",
-)  # fmt: skip
 # Record keys compared with the curated source (kb.build.COMPARED_FIELDS) and filled from fallbacks.
 RECORD_FIELDS = (
     "title", "journal", "year", "volume", "issue", "pages", "article_number", "authors",
@@ -172,7 +168,7 @@ def merge_notices(notices: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def most_serious(notices: list[dict[str, Any]]) -> str | None:
     types = {n["type"] for n in notices}
-    for t in UPDATE_SEVERITY:
+    for t in UPDATE_TYPES:  # most serious first
         if t in types:
             return t
     return sorted(types)[0] if types else None

@@ -16,6 +16,7 @@ from .build import BuildError, build, check
 from .loader import Problem
 from .search import SearchError
 from .search import search as search_claims
+from .staleness import DEFAULT_DAYS
 from .validate import triage
 
 T = TypeVar("T")
@@ -45,6 +46,18 @@ def _report_problems(problems: list[Problem]) -> None:
             err=True,
         )
     click.echo(f"{len(roots)} problem(s) found; nothing was built.", err=True)
+
+
+def _read_built(data_dir: Path, db_path: Path, read: Callable[[sqlite3.Connection], T]) -> T:
+    """Build the database if data/ changed, then read(conn) on it opened read-only."""
+    from .serve import ensure_built
+
+    _checked(lambda: ensure_built(data_dir, db_path))
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return read(conn)
+    finally:
+        conn.close()
 
 
 def _checked(run: Callable[[], T]) -> T:
@@ -227,14 +240,10 @@ def impact_cmd(data_dir: Path, db_path: Path, since, as_json: bool) -> None:
       kb impact --since 2026-01-01 --json
     """
     from .impact import impact, render_text
-    from .serve import ensure_built
 
-    _checked(lambda: ensure_built(data_dir, db_path))
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        alerts = impact(conn, since.date() if since else None)
-    finally:
-        conn.close()
+    alerts = _read_built(
+        data_dir, db_path, lambda conn: impact(conn, since.date() if since else None)
+    )
     if as_json:
         doc = {"since": since.date().isoformat() if since else None,
                "alerts": [a.to_dict() for a in alerts]}  # fmt: skip
@@ -248,7 +257,7 @@ def impact_cmd(data_dir: Path, db_path: Path, since, as_json: bool) -> None:
 @DATA_OPTION
 @DB_OPTION
 @click.option(
-    "--days", default=365, show_default=True, type=click.IntRange(min=1),
+    "--days", default=DEFAULT_DAYS, show_default=True, type=click.IntRange(min=1),
     help="A claim is stale when it, or its source's notices, were last checked longer ago than this.",
 )  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -265,15 +274,9 @@ def stale_cmd(data_dir: Path, db_path: Path, days: int, as_json: bool) -> None:
       kb stale
       kb stale --days 180 --json
     """
-    from .serve import ensure_built
     from .staleness import render_text, staleness
 
-    _checked(lambda: ensure_built(data_dir, db_path))
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        report = staleness(conn, days)
-    finally:
-        conn.close()
+    report = _read_built(data_dir, db_path, lambda conn: staleness(conn, days))
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_text(report))
     sys.exit(1 if report.total else 0)
 
@@ -310,60 +313,10 @@ def serve_cmd(
     serve(data_dir, db_path, metadata, host, port, public)
 
 
-from ingest.command import ingest_cmd  # noqa: E402 - the network side lives in its own package
+from ingest.command import add_cmd, ingest_cmd  # noqa: E402 - the network side lives in its own package
 
 cli.add_command(ingest_cmd)
-
-
-@cli.command(name="add")
-@click.argument("dois", nargs=-1, required=True)
-@click.option(
-    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default="data",
-    show_default=True, help="Folder of curated data: records go to DATA/fetched/, sources to DATA/sources.yml.",
-)  # fmt: skip
-@click.option(
-    "--mailto", envvar="KB_MAILTO", metavar="ADDRESS",
-    help="Contact address sent to Crossref and OpenAlex (polite pool). Default: $KB_MAILTO.",
-)  # fmt: skip
-@click.option(
-    "--timeout", default=30.0, show_default=True, help="Seconds to wait for one response."
-)
-@click.option(
-    "--tries", default=4, show_default=True, help="Attempts per request before giving up."
-)
-def add_cmd(
-    dois: tuple[str, ...], data_dir: Path, mailto: str | None, timeout: float, tries: int
-) -> None:
-    """Add works to data/sources.yml from their fetched metadata, and say what is left to fill in.
-
-    Each DOI is resolved as `kb ingest` does (Crossref, doi.org, OpenAlex; paced, retried, the raw
-    answers kept under data/fetched/), then a source record is appended to sources.yml with the
-    fields the services gave, `metadata_origin` naming the service and `metadata_page` the address
-    asked. Nothing is invented, and the file's comments and order are kept (the record is appended
-    as text, and checked as `kb validate` would before the file is replaced). A DOI already in
-    sources.yml is reported and not added again; a DOI that could not be fetched adds nothing.
-
-    Exit code 0 when every DOI is in sources.yml afterwards, 1 when some could not be fetched,
-    2 on a usage error or a sources.yml that cannot be read.
-
-    \b
-    Examples:
-      kb add 10.1186/s13075-021-02422-0 --mailto you@example.org
-      kb add doi:10.1002/jor.1100150407 https://doi.org/10.1038/srep16696
-    """
-    from ingest.add import AddError, add, render_text
-    from ingest.command import DataError
-    from ingest.run import SourcesError
-    from kb.doi import InvalidDOI
-
-    try:
-        result = add(list(dois), data_dir, mailto=mailto, timeout=timeout, tries=tries)
-    except (SourcesError, AddError) as exc:
-        raise DataError(str(exc)) from exc
-    except InvalidDOI as exc:
-        raise click.BadParameter(str(exc), param_hint="DOI") from exc
-    click.echo(render_text(result))
-    sys.exit(result.exit_code)
+cli.add_command(add_cmd)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .build import SERIOUS_UPDATES
+from .schema import SERIOUS_UPDATES, has_table, rows_as_dicts
 
 # How a notice reads in a sentence: "a claim whose source <was retracted>".
 NOTICE_PHRASES = {
@@ -83,16 +83,6 @@ class Alert:
         return asdict(self) | {"needs_action": self.needs_action}
 
 
-def _rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = conn.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return bool(conn.execute("select 1 from sqlite_master where name = ?", [name]).fetchone())
-
-
 def _on_or_after(date: str | None, since: dt.date | None) -> bool:
     """True without a `since`, and for an unknown date (never hide what cannot be dated)."""
     if since is None or not date:
@@ -108,7 +98,7 @@ def _pages(
         return []
     marks = ",".join("?" * len(claim_ids))
     pages = []
-    for f in _rows(
+    for f in rows_as_dicts(
         conn,
         "select f.id, f.question, f.article_id, fc.claim_id from faq_claims fc join faq f "
         f"on f.id = fc.faq_id where fc.claim_id in ({marks}) order by f.article_id, f.position",
@@ -119,7 +109,7 @@ def _pages(
         pages.append(
             Page("faq", f["id"], f["question"], f["article_id"], None, f["claim_id"], action)
         )
-    for s in _rows(
+    for s in rows_as_dicts(
         conn,
         "select s.id, s.article_id, a.title, s.section, s.claim_id from article_statements s "
         "left join articles a on a.id = s.article_id "
@@ -140,7 +130,7 @@ def _pages(
 
 def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None, limit: int) -> list[Alert]:
     alerts: list[Alert] = []
-    for src in _rows(
+    for src in rows_as_dicts(
         conn,
         "select doi, citation, title, update_status, update_notices from sources "
         "where update_status is not null order by doi",
@@ -160,12 +150,12 @@ def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None, limit: int) 
         severity = "serious" if kind in SERIOUS_UPDATES else "check"
         phrase = NOTICE_PHRASES.get(kind, f"has a {kind.replace('_', ' ')} notice")
         when = f" on {date}" if date else ""
-        claims = [r["id"] for r in _rows(
+        claims = [r["id"] for r in rows_as_dicts(
             conn, "select id from claims where source_doi = ? order by id", [src["doi"]]
         )]  # fmt: skip
         why = f"a claim whose source {phrase}{when}"
         pages = _pages(conn, claims, why, severity)
-        for r in _rows(
+        for r in rows_as_dicts(
             conn,
             "select r.id, r.article_id, a.title, r.label from article_references r "
             "left join articles a on a.id = r.article_id where r.doi = ? order by r.article_id, "
@@ -194,10 +184,10 @@ def _notice_alerts(conn: sqlite3.Connection, since: dt.date | None, limit: int) 
 
 def _history(conn: sqlite3.Connection, since: dt.date | None) -> dict[str, list[dict[str, Any]]]:
     """Claim changes on or after `since` from the build's history (none when it has none)."""
-    if since is None or not _has_table(conn, "history"):
+    if since is None or not has_table(conn, "history"):
         return {}
     found: dict[str, list[dict[str, Any]]] = {}
-    for h in _rows(
+    for h in rows_as_dicts(
         conn,
         "select record_id, date, change, fields, reason from history "
         "where kind = 'claim' and substr(date, 1, 10) >= ? order by date, seq",
@@ -210,9 +200,9 @@ def _history(conn: sqlite3.Connection, since: dt.date | None) -> dict[str, list[
 
 def _status_since(conn: sqlite3.Connection, claim_id: str) -> str | None:
     """When the claim took its current status, from the history; None when not known."""
-    if not _has_table(conn, "history"):
+    if not has_table(conn, "history"):
         return None
-    for h in _rows(
+    for h in rows_as_dicts(
         conn,
         "select date, change, fields from history where kind = 'claim' and record_id = ? "
         "order by seq desc",
@@ -241,7 +231,7 @@ def _short(value: Any, limit: int = 40) -> str:
 def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None, limit: int) -> list[Alert]:
     alerts: list[Alert] = []
     changes = _history(conn, since)
-    claims = _rows(
+    claims = rows_as_dicts(
         conn,
         "select id, statement, status, notes, deprecated_reason, superseded_by from claims "
         "where status in ('disputed', 'deprecated') order by id",
@@ -281,7 +271,7 @@ def _claim_alerts(conn: sqlite3.Connection, since: dt.date | None, limit: int) -
             continue
         if len(alerts) >= limit:
             break
-        row = _rows(conn, "select statement from claims where id = ?", [claim_id])
+        row = rows_as_dicts(conn, "select statement from claims where id = ?", [claim_id])
         if not row:  # removed since: nothing can rest on it any more (the build checks that)
             continue
         what = "; ".join(_describe_change(h) for h in events)

@@ -6,14 +6,18 @@ Column names here are the contract the website, the JSON API and `metadata.yml` 
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 import sqlite_utils
 
-# Update types that put a source's claims under a warning, most serious first. The one list: the
-# build's flags, kb check's verdicts, the FAQ's evidence and the web pages all read it.
-SERIOUS_UPDATES = (
+# Crossref's update (notice) types, most serious first: `kb ingest` keeps the most serious one a
+# work has. The first five put a source's claims under a warning (SERIOUS_UPDATES): the build's
+# flags, kb check's verdicts, the FAQ's evidence and the web pages all read that one list.
+UPDATE_TYPES = (
     "retraction", "withdrawal", "removal", "expression_of_concern", "partial_retraction",
+    "correction", "erratum", "corrigendum", "addendum", "clarification", "new_version",
 )  # fmt: skip
+SERIOUS_UPDATES = UPDATE_TYPES[:5]
 
 TABLES: dict[str, dict] = {
     "sources": {
@@ -270,3 +274,17 @@ def count_claim_terms(conn: sqlite3.Connection) -> None:
     with conn:
         conn.execute("delete from claim_terms")
         conn.execute(f"insert into claim_terms (term, doc) {CLAIM_TERMS}")
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the database has this table or view (an older KB may lack a newer one)."""
+    return bool(conn.execute("select 1 from sqlite_master where name = ?", [name]).fetchone())
+
+
+def rows_as_dicts(
+    conn: sqlite3.Connection, sql: str, params: list[Any] | dict[str, Any] = ()
+) -> list[dict[str, Any]]:
+    """A query's rows as dicts keyed by column name."""
+    cur = conn.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -13,6 +13,8 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .schema import has_table, rows_as_dicts
+
 DEFAULT_DAYS = 365  # a claim's evidence is stale when nobody has looked at it for a year
 
 
@@ -32,8 +34,27 @@ class Staleness:
         return asdict(self) | {"total": self.total}
 
 
-def _has_history(conn: sqlite3.Connection) -> bool:
-    return bool(conn.execute("select 1 from sqlite_master where name = 'history'").fetchone())
+def _sourced_claims(conn: sqlite3.Connection) -> str:
+    """The one definition of the rule's inputs, as SQL: each sourced claim with its source's
+    `retrieved_at` and `reverified_on`, the later of its `curated_on` and its last recorded change
+    ('' when neither is known)."""
+    last = (
+        "select record_id, max(substr(date, 1, 10)) as d from history where kind = 'claim' "
+        "group by record_id"
+        if has_table(conn, "history")
+        else "select null as record_id, null as d where 0"
+    )
+    return (
+        f"with last as ({last}) "
+        "select c.id, c.statement, c.status, c.source_doi, s.retrieved_at, "
+        "max(coalesce(c.curated_on, ''), coalesce(l.d, '')) as reverified_on "
+        "from claims c join sources s on s.doi = c.source_doi "
+        "left join last l on l.record_id = c.id"
+    )
+
+
+def _cutoff(days: int, today: dt.date) -> str:
+    return (today - dt.timedelta(days=days)).isoformat()
 
 
 def staleness(conn: sqlite3.Connection, days: int = DEFAULT_DAYS, today: dt.date | None = None
@@ -42,23 +63,9 @@ def staleness(conn: sqlite3.Connection, days: int = DEFAULT_DAYS, today: dt.date
 
     A claim was last re-verified on the later of its `curated_on` and its last recorded change."""
     today = today or dt.date.today()
-    cutoff = (today - dt.timedelta(days=days)).isoformat()
-    last_change = (
-        "(select max(substr(h.date, 1, 10)) from history h where h.kind = 'claim' "
-        "and h.record_id = c.id)"
-        if _has_history(conn)
-        else "null"
-    )
-    sql = (
-        "select c.id, c.statement, c.status, c.source_doi, s.retrieved_at, "
-        f"max(coalesce(c.curated_on, ''), coalesce({last_change}, '')) as reverified_on "
-        "from claims c join sources s on s.doi = c.source_doi order by c.id"
-    )
-    cur = conn.execute(sql)
-    names = [d[0] for d in cur.description]
+    cutoff = _cutoff(days, today)
     report = Staleness(days, today.isoformat())
-    for row in cur.fetchall():
-        c = dict(zip(names, row, strict=True))
+    for c in rows_as_dicts(conn, _sourced_claims(conn) + " order by c.id"):
         c["reverified_on"] = c["reverified_on"] or None
         if not c["retrieved_at"]:
             report.never_checked.append(c)
@@ -79,24 +86,13 @@ def staleness_counts(
 ) -> dict[str, int]:
     """The three counts of `staleness` and their total, in one aggregate query (the home page)."""
     today = today or dt.date.today()
-    cutoff = (today - dt.timedelta(days=days)).isoformat()
-    last = (
-        "select record_id, max(substr(date, 1, 10)) as d from history where kind = 'claim' "
-        "group by record_id"
-        if _has_history(conn)
-        else "select null as record_id, null as d where 0"
-    )
-    reverified = "max(coalesce(c.curated_on, ''), coalesce(l.d, ''))"
-    old_notices = "(s.retrieved_at is not null and substr(s.retrieved_at, 1, 10) < :cutoff)"
+    old_notices = "(retrieved_at is not null and substr(retrieved_at, 1, 10) < :cutoff)"
     row = conn.execute(
-        f"with last as ({last}) select count(*), "
-        "coalesce(sum(s.retrieved_at is null), 0), "
-        f"coalesce(sum({old_notices}), 0), "
-        f"coalesce(sum({reverified} < :cutoff), 0), "
-        f"coalesce(sum(s.retrieved_at is null or {old_notices} or {reverified} < :cutoff), 0) "
-        "from claims c join sources s on s.doi = c.source_doi "
-        "left join last l on l.record_id = c.id",
-        {"cutoff": cutoff},
+        "select count(*), coalesce(sum(retrieved_at is null), 0), "
+        f"coalesce(sum({old_notices}), 0), coalesce(sum(reverified_on < :cutoff), 0), "
+        f"coalesce(sum(retrieved_at is null or {old_notices} or reverified_on < :cutoff), 0) "
+        f"from ({_sourced_claims(conn)})",
+        {"cutoff": _cutoff(days, today)},
     ).fetchone()
     return {"days": days, "today": today.isoformat(), "claims": row[0], "never_checked": row[1],
             "notices_old": row[2], "not_reverified": row[3], "total": row[4]}  # fmt: skip

@@ -30,6 +30,26 @@ def data_copy(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture
+def stand_in_limits() -> tuple[int, float, int]:
+    """The Crossref and OpenAlex stand-ins' rate limit (requests, per seconds, concurrent);
+    a test module overrides this fixture to change it."""
+    return (20, 1.0, 3)
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch, stand_in_limits: tuple[int, float, int]) -> Iterator:
+    """Loopback stand-ins for Crossref, OpenAlex and doi.org serving recorded answers, named by the
+    KB_*_URL variables `kb ingest` reads (and no OpenAlex API key)."""
+    from ingest.standin import StandIn
+
+    with StandIn(limits={"crossref": stand_in_limits, "openalex": stand_in_limits}) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("KB_OPENALEX_API_KEY", raising=False)
+        yield server
+
+
 @pytest.fixture(scope="session")
 def kb_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """kb.db built once from the repository's data/."""
@@ -38,6 +58,23 @@ def kb_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db_path = tmp_path_factory.mktemp("db") / "kb.db"
     build(DATA, db_path)
     return db_path
+
+
+def post_check(ds, text: str) -> httpx.Response:
+    """Submit text through the /-/check form of an in-process Datasette, as a browser would."""
+    import asyncio
+    import re
+
+    async def go() -> httpx.Response:
+        page = await ds.client.get("/-/check")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+        return await ds.client.post(
+            "/-/check",
+            data={"text": text, "csrftoken": token},
+            cookies={"ds_csrftoken": page.cookies.get("ds_csrftoken", "")},
+        )
+
+    return asyncio.run(go())
 
 
 def free_port() -> int:

@@ -4,10 +4,8 @@ source record appended to sources.yml, comments and order kept, and `kb validate
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 from test_ingest import FAST, crossref_work, recorded, run_kb
 
@@ -17,15 +15,6 @@ from ingest.store import raw_path
 
 JOR = "10.1002/jor.1100150407"  # a real recorded Crossref answer (tests/fixtures/README.md)
 ASO = "10.1186/s13075-021-02422-0"  # already in data/sources.yml
-
-
-@pytest.fixture
-def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    with StandIn(limits={"crossref": (20, 1.0, 3), "openalex": (20, 1.0, 3)}) as server:
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.delenv("KB_OPENALEX_API_KEY", raising=False)
-        yield server
 
 
 def sources_of(data: Path) -> list[dict]:

@@ -11,7 +11,8 @@ import sqlite_utils
 from conftest import KB
 
 from kb import build
-from kb.build import format_citation, format_figure, merge_fetched
+from kb.build import format_figure, merge_fetched
+from kb.citation import format_citation
 from kb.doi import doi_slug
 
 

@@ -10,7 +10,6 @@ import socket
 import sqlite3
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -74,16 +73,6 @@ def update_to(target: str, kind: str, source: str = "publisher", **extra: object
     label = kind.replace("_", " ").capitalize()
     return {"updated": updated, "DOI": target, "type": kind, "source": source, "label": label,
             **extra}  # fmt: skip
-
-
-@pytest.fixture
-def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    server = StandIn(limits={"crossref": (20, 1.0, 3), "openalex": (20, 1.0, 3)}).start()
-    for key, value in server.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("KB_OPENALEX_API_KEY", raising=False)
-    yield server
-    server.stop()
 
 
 def run_kb(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -34,13 +34,8 @@ OTHER = "10.9999/canine.hindlimb.2019"
 
 
 @pytest.fixture
-def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
-    server = StandIn(limits={"crossref": (50, 1.0, 5), "openalex": (50, 1.0, 5)}).start()
-    for key, value in server.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("KB_OPENALEX_API_KEY", raising=False)
-    yield server
-    server.stop()
+def stand_in_limits() -> tuple[int, float, int]:
+    return (50, 1.0, 5)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import post_check
 from datasette.app import Datasette
 from test_web import METADATA
 
@@ -221,19 +222,6 @@ def test_search_marks_claims_with_other_answers_and_the_api_serves_them(
     assert claim["other_answers"][0]["short_citation"] == "Perry et al. 2019"
 
 
-def post_check(ds: Datasette, text: str) -> httpx.Response:
-    async def go() -> httpx.Response:
-        page = await ds.client.get("/-/check")
-        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
-        return await ds.client.post(
-            "/-/check",
-            data={"text": text, "csrftoken": token},
-            cookies={"ds_csrftoken": page.cookies.get("ds_csrftoken", "")},
-        )
-
-    return asyncio.run(go())
-
-
 ARTICLE = Path(__file__).parent / "fixtures" / "articles" / "pain-and-location.txt"
 
 
@@ -323,7 +311,7 @@ def test_a_retracted_source_says_so_at_the_top_of_its_page(tmp_path: Path, data_
 
 
 def test_short_citations_name_a_study_as_a_reader_would() -> None:
-    from kb.build import format_short_citation
+    from kb.citation import format_short_citation
 
     def short(**src) -> str:
         return format_short_citation({"doi": "10.1/x", **src})

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import re
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+from conftest import post_check
 from datasette.app import Datasette
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,16 +60,7 @@ def test_cms_endpoint_refuses_what_it_cannot_take(ds: Datasette) -> None:
 
 
 def test_form_echoes_the_draft_escaped(ds: Datasette) -> None:
-    async def submit() -> httpx.Response:
-        page = await ds.client.get("/-/check")
-        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
-        return await ds.client.post(
-            "/-/check",
-            data={"text": DRAFT, "csrftoken": token},
-            cookies={"ds_csrftoken": page.cookies["ds_csrftoken"]},
-        )
-
-    response = run(submit())
+    response = post_check(ds, DRAFT)
     assert response.status_code == 200
     assert "<script>alert" not in response.text
     assert "&lt;script&gt;alert" in response.text

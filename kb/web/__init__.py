@@ -36,11 +36,9 @@ COLUMN_LABELS = {
 MORE_FACETS = [("question", "_facet"), ("measure", "_facet"), ("study_design", "_facet"),
                ("certainty", "_facet"), ("compartments", "_facet_array")]  # fmt: skip
 DEV_BUILD_TTL = 2.0  # seconds a mutable database's build id is trusted before it is read again
-WARM_ARTICLES = 50
+WARM_ARTICLES = 50  # articles whose FAQ URLs are warmed and pinned at startup
 # Datasette 0.65's messages for errors in a request's parameters that it reports as 500.
-CLIENT_MISTAKES = (
-    "Cannot sort table by ",
-)  # articles whose FAQ URLs are warmed and pinned at startup
+CLIENT_MISTAKES = ("Cannot sort table by ",)
 
 
 def kb_database(datasette):
@@ -83,7 +81,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                 fn, kind = ROW_PAGES[table]
                 found = await db.execute_fn(lambda conn: fn(conn, pks[0]))
                 history = await db.execute_fn(lambda conn: record_history(conn, kind, pks[0]))
-                return {"kb": found, "status_class": STATUS_CLASS, "kb_history": history}
+                return {"kb": found, "kb_history": history}  # status_class is a global
         if view_name == "table" and table == "claims":
             return {"kb_column_labels": COLUMN_LABELS, "kb_more_facets": [n for n, _ in MORE_FACETS],
                     "kb_facet_params": MORE_FACETS}  # fmt: skip
@@ -172,7 +170,7 @@ async def faq_html(datasette, request):
         return Response.html("no database", status=404)
     article = request.args.get("article", "")
     entries = await db.execute_fn(lambda conn: faq_entries(conn, article))
-    context = {"entries": entries, "db_name": db.name, "status_class": STATUS_CLASS}
+    context = {"entries": entries, "db_name": db.name}
     html = await datasette.render_template("faq.html", context, request=request)
     return Response.html(html)
 

@@ -12,8 +12,8 @@ import re
 import sqlite3
 from typing import Any
 
+from ..schema import rows_as_dicts
 from ..sentences import split_sentences
-from .provenance import rows_as_dicts
 
 # Each statement verdict: (words a writer reads, colour class, one-line legend).
 STATEMENT_VERDICTS: dict[str, tuple[str, str, str]] = {

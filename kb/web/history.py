@@ -14,7 +14,7 @@ from typing import Any
 from datasette.utils.asgi import Response
 
 from ..doi import normalize_doi
-from .provenance import rows_as_dicts
+from ..schema import rows_as_dicts
 
 # How a changed field is named to a reader (any other field: its name with spaces).
 FIELD_LABELS = {

@@ -13,7 +13,7 @@ import json
 import sqlite3
 from typing import Any
 
-from .provenance import rows_as_dicts
+from ..schema import rows_as_dicts
 
 FAQ_SQL = """
 select * from faq_entries

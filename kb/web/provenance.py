@@ -11,7 +11,7 @@ import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..schema import SERIOUS_UPDATES
+from ..schema import SERIOUS_UPDATES, rows_as_dicts
 
 STATUS_EXPLAINED = {
     "verified": "We found this figure in the published record of the study.",
@@ -95,14 +95,6 @@ def checked_against(claim: dict[str, Any]) -> dict[str, str] | None:
     if locator and kind == "the PubMed record":
         what = f"the {locator} in the PubMed record"
     return {"what": what, "url": url}
-
-
-def rows_as_dicts(
-    conn: sqlite3.Connection, sql: str, params: list[Any] | dict[str, Any]
-) -> list[dict[str, Any]]:
-    cur = conn.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def _one(
