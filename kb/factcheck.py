@@ -44,6 +44,7 @@ from .references import (
 )
 from .render import COLOURS, render_markdown, render_text
 from .sentences import Span, split_clauses, split_sentences
+from .subgroup import conflicts as subgroup_conflicts
 from .verdict_policy import POLICY
 from .verdicts import decide
 
@@ -269,6 +270,13 @@ def _check_span(
         f, other = disagreeing[0]
         verdict = "contradicted"
         why = f"the sentence says {f.text}; the source gives {other.get('figure')} ({other['id']})"
+    elif (
+        verdict in ("supported", "unverified")
+        and best is not None
+        and best.verified
+        and (wrong := _subgroups(index, span, figures, best, cands))
+    ):
+        verdict, why = "contradicted", wrong[0][2]
     elif verdict == "supported" and unchecked:
         verdict = "unverified"
         said = ", ".join(u["text"] for u in unchecked)
@@ -303,6 +311,18 @@ def _agreeing(
         r for r in rows
         if r.get("source_doi") and compare_figures(figures, r, index.lexicon).value_agrees
     ]  # fmt: skip
+
+
+def _subgroups(
+    index: ClaimIndex, span: Span, figures: list[Figure], best: Candidate, cands: list[Candidate]
+) -> list[tuple[Figure, dict[str, Any], str]]:
+    """Subgroup counts the source the sentence rests on gives otherwise ("of whom 315")."""
+    source = best.claim.get("source_doi")
+    if not source:
+        return []
+    rows = [c.claim for c in cands if c.claim.get("source_doi") == source]
+    rows += index.cited_claims({source}, rows)
+    return subgroup_conflicts(span.text, figures, rows, index.lexicon, span.start)
 
 
 def _source_claims(

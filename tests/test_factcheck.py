@@ -285,3 +285,22 @@ def test_a_bound_or_a_risk_multiple_never_rests_on_a_point_estimate_or_odds(db) 
         assert stmts and stmts[0].verdict != "supported", (text, stmts[0].explanation)
         tried += 1
     assert tried >= 10
+
+
+def test_a_subgroup_count_the_source_gives_otherwise_is_contradicted(db) -> None:
+    """ "of whom N had …" and "of the N … whose …" name a subgroup's size: where the source gives that
+    subgroup's count in the same words, another number is contradicted; other subgroups are not."""
+    start = "Felson and colleagues (2001) studied 401 patients with radiographic knee OA, of whom "
+
+    def verdict(text: str) -> tuple[str, str]:
+        s = check_text(db, text).statements[0]
+        return s.verdict, s.explanation
+
+    wrong = verdict(start + "35 had no knee pain.")
+    assert wrong[0] == "contradicted" and "50" in wrong[1]
+    assert verdict(start + "50 had no knee pain.")[0] == "supported"
+    assert (
+        verdict(start + "200 were women.")[0] == "unverified"
+    )  # a subgroup the source never counts
+    assert verdict("Of the 309 women whose growth plate was visible, 16% met the criteria for early knee OA.")[0] == "supported"  # fmt: skip
+    assert verdict("Of the 250 women whose growth plate was visible, 16% met the criteria for early knee OA.")[0] == "contradicted"  # fmt: skip
