@@ -394,7 +394,7 @@ def is_checkable(fig: Figure) -> bool:
 # Anything that reads as a number: digits standing alone (not inside a name such as C2, T2 or
 # vitamin D3) and number words. What no figure covers is reported as not checked.
 _NUMBER_LIKE_RE = re.compile(
-    rf"(?<![\w.,])(?<![A-Za-z]-)(?<!\d-)\d(?:[\d,.]*\d)?(?![A-Za-z\d])|"
+    rf"(?<![\w.,])(?<![A-Za-z]-)\d(?:[\d,.]*\d)?(?![A-Za-z\d])|"
     rf"\b(?:{_WORD}|hundreds?|thousands?|millions?|dozens?|half|halves|thirds?|quarters?|"
     rf"fifths?|tenths?)\b",
     re.IGNORECASE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -304,3 +305,21 @@ def test_a_subgroup_count_the_source_gives_otherwise_is_contradicted(db) -> None
     )  # a subgroup the source never counts
     assert verdict("Of the 309 women whose growth plate was visible, 16% met the criteria for early knee OA.")[0] == "supported"  # fmt: skip
     assert verdict("Of the 250 women whose growth plate was visible, 16% met the criteria for early knee OA.")[0] == "contradicted"  # fmt: skip
+
+
+def test_the_second_bound_of_a_hyphenated_range_is_checked(db) -> None:
+    """ "aged 50-95" for a source's "50-80": the upper bound is a figure like any other, so a changed
+    one is never supported."""
+    rows = db.query(
+        "select statement from claims where status = 'verified' and statement glob '*[0-9]-[0-9]*'"
+    )
+    tried = 0
+    for row in rows:
+        m = re.search(r"(?<![\w.])(\d+)-(\d+)(?![\w.])", row["statement"])
+        if not m:
+            continue
+        text = row["statement"][: m.start(2)] + "9731" + row["statement"][m.end(2) :]
+        stmts = [s for s in check_text(db, text).statements if s.start <= m.start(2) < s.end]
+        assert stmts and stmts[0].verdict != "supported", (text, stmts[0].explanation)
+        tried += 1
+    assert tried >= 1
