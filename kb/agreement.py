@@ -164,7 +164,13 @@ def compare_figures(
     if has_value:
         as_value = [f for f in figures if compatible(f, claim, lexicon)]
         number = claim.get("value")
-        records += [Agreement("value", f, number, value_agrees(f, claim)) for f in as_value]
+        for f in as_value:
+            agrees = value_agrees(f, claim)
+            if not agrees and f.kind == "count" and stated_agrees(f, claim, lexicon):
+                # "17 studies" for "of the 17 studies, 16 …": the total the claim itself states
+                records.append(Agreement("n", f, f.value, True))
+            else:
+                records.append(Agreement("value", f, number, agrees))
     if "ci" in (claim.get("interval") or "").lower() and claim.get("value") is not None:
         for f in figures:
             if f.kind == "ci" and f.low is not None and f.high is not None:

@@ -323,3 +323,13 @@ def test_the_second_bound_of_a_hyphenated_range_is_checked(db) -> None:
         assert stmts and stmts[0].verdict != "supported", (text, stmts[0].explanation)
         tried += 1
     assert tried >= 1
+
+
+def test_a_total_the_claim_itself_states_is_no_contradiction(db) -> None:
+    """ "17 studies" for a claim "of the 17 studies, 16 …": the total agrees, it is not a wrong 16."""
+    text = "A 2021 review covering 17 subchondroplasty studies found all but one rested on level IV evidence."
+    assert check_text(db, text).statements[0].verdict != "contradicted"
+    changed = (
+        "Of the 17 subchondroplasty studies in the 2021 review, 12 rested on level IV evidence."
+    )
+    assert check_text(db, changed).statements[0].verdict != "supported"
