@@ -216,6 +216,16 @@ def _decide(
                 ),
             )
         verdict, best, why = _by_status(text, best, cited, "the wording matches")
+        if verdict == "supported" and clearer is not best and clearer.wording > best.wording:
+            # support on wording alone, while another claim is worded closer still: the cited work
+            # wins the tie for ranking, but whose finding this is was not checked
+            return (
+                "unverified",
+                best,
+                f"the wording is closer to {clearer.claim['id']} "
+                f"({_short(clearer.claim['statement'], 14)}) than to {best.claim['id']}: "
+                "check which finding the sentence reports",
+            )
         if verdict == "supported" and best.wording < P.t_text:
             # the bonus for a cited source ranks its claims first; it is no evidence on its own
             return (

@@ -333,3 +333,18 @@ def test_a_total_the_claim_itself_states_is_no_contradiction(db) -> None:
         "Of the 17 subchondroplasty studies in the 2021 review, 12 rested on level IV evidence."
     )
     assert check_text(db, changed).statements[0].verdict != "supported"
+
+
+def test_support_on_wording_never_goes_to_a_cited_work_worded_less_closely(db) -> None:
+    """A claim's own statement cited to another work that holds a looser paraphrase: the cited
+    work's bonus ranks its claim first, but it is no support (found by the property tests)."""
+    row = db.execute(
+        "select statement from claims where id = 'barr2015-bml-pain-change'"
+    ).fetchone()
+    doi = db.execute(
+        "select source_doi from claims where id = 'yusuf2011-bml-pain-or-range'"
+    ).fetchone()
+    if not row or not doi:
+        pytest.skip("the curated pair is not in this KB")
+    text = f"{row[0].rstrip('.')} [1].\n\nReferences\n\n1. Someone A. A paper. A journal. doi:{doi[0]}\n"
+    assert check_text(db, text).statements[0].verdict != "supported"
