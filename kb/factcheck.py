@@ -47,6 +47,7 @@ from .sentences import Span, split_clauses, split_sentences
 from .subgroup import conflicts as subgroup_conflicts
 from .verdict_policy import POLICY
 from .verdicts import decide
+from .wording import plain_explanations
 
 __all__ = [
     "CLAIM_COLUMNS", "COLOURS", "MAX_CANDIDATES", "MAX_DRAFT_CHARS", "REFERENCE_VERDICTS",
@@ -201,6 +202,7 @@ def check_text(
     report.references = check_references(
         db, refs, used, cited_numbers, all_mentions, has_markers=bool(cited_numbers)
     )
+    plain_explanations(db.conn, report.statements)
     return report
 
 

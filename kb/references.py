@@ -324,7 +324,11 @@ def check_references(
         named = any(m.surname.lower() in first_author for m in mentions)  # "Aso et al. (2020)"
         is_used = cited or named or (ref.doi in used)
         if src is None:
-            why = "no DOI found in this entry" if not ref.doi else "this DOI is not in the KB"
+            why = (
+                "no DOI found in this entry"
+                if not ref.doi
+                else "this DOI is not among the studies we hold"
+            )
             results.append(RefResult(ref.label, ref.doi, "unresolved", note=why))
             continue
         citation = src.get("citation")
@@ -392,7 +396,7 @@ def check_references(
         note = f'"{m.text.strip()}" is named in the text but is not in the reference list'
         results.append(
             RefResult(None, src["doi"] if src else None, "missing", note=note + (
-                f"; the KB has it as {src['citation']}" if src else f"; no source by {m.surname}{when} is in the KB"),
+                f"; we hold it as {src['citation']}" if src else f"; we hold no study by {m.surname}{when}"),
                 citation=src.get("citation") if src else None)
         )  # fmt: skip
     return results

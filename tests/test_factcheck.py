@@ -348,3 +348,16 @@ def test_support_on_wording_never_goes_to_a_cited_work_worded_less_closely(db) -
         pytest.skip("the curated pair is not in this KB")
     text = f"{row[0].rstrip('.')} [1].\n\nReferences\n\n1. Someone A. A paper. A journal. doi:{doi[0]}\n"
     assert check_text(db, text).statements[0].verdict != "supported"
+
+
+def test_explanations_name_studies_not_claim_ids(kb_db: Path) -> None:
+    """A writer reads citations and statements, never our claim ids or 'KB' (a study known only
+    by its DOI is named by it)."""
+    text = SEED.read_text()
+    db = sqlite_utils.Database(kb_db)
+    ids = {r["id"] for r in db.query("select id from claims")}
+    report = check_text(db, text)
+    for s in report.statements:
+        words = set(re.findall(r"[a-z0-9][a-z0-9-]+", s.explanation))
+        assert not words & ids, s.explanation
+        assert "KB" not in s.explanation, s.explanation

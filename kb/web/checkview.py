@@ -1,14 +1,13 @@
 """What the check page shows a writer, built from a check's JSON report (`Report.to_dict()`), never
 from the checker's internals: each note's verdict in words, the whole sentence, the evidence in
 plain language (statement, figure, "Aso et al. 2021") and what to change. Ids and DOIs go to a
-details toggle; the checker's own explanation is shown with claim ids replaced by citations.
+details toggle; the checker's own explanation is already in a writer's words (`kb.wording`).
 
 `writer_view(conn, report, text)` runs in Datasette's thread executor (one query per table).
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from typing import Any
 
@@ -33,8 +32,6 @@ REFERENCE_VERDICTS: dict[str, tuple[str, str, str]] = {
     "unused": ("Not cited", "warn", "the list has a work the text never cites"),
 }
 LONG_DRAFT = 8  # statements: past this many, the page opens on the problems only
-_ID_RE = re.compile(r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b")
-_DOI_RE = re.compile(r"\b10\.\d{4,9}/[^\s,;)]+")
 
 
 def _what_to_change(verdict: str, claim: dict[str, Any] | None, labels: dict[str, str]) -> str:
@@ -64,24 +61,6 @@ def _what_to_change(verdict: str, claim: dict[str, Any] | None, labels: dict[str
     return "Check this sentence against the study before publishing."
 
 
-def _plain(text: str, claims: dict[str, dict[str, Any]], sources: dict[str, dict[str, Any]]) -> str:
-    """The checker's explanation in a writer's words: claim ids and DOIs become short citations."""
-
-    def name(m: re.Match) -> str:
-        c = claims.get(m.group(0))
-        if c is None:
-            return m.group(0)
-        return f"{c['short_citation']}" if c.get("short_citation") else "a claim with no source"
-
-    def cite(m: re.Match) -> str:
-        src = sources.get(m.group(0).lower().rstrip(".,;)"))
-        return src["short_citation"] if src else "another study"
-
-    text = _DOI_RE.sub(cite, text)
-    text = _ID_RE.sub(name, text)
-    return re.sub(r"\b(?:in|from) the KB\b", "in our evidence", text).replace("KB", "our evidence")
-
-
 def _whole_sentence(text: str, start: int, end: int, spans: list) -> tuple[int, int]:
     """The sentence (or sentences) around [start, end): a verdict may point at a clause."""
     first = next((s for s in spans if s.start <= start < s.end), None)
@@ -103,8 +82,6 @@ def writer_view(conn: sqlite3.Connection, report: dict[str, Any], text: str) -> 
     """The check page's notes, references and summaries, from a report dict and the draft."""
     statements = sorted(report.get("statements") or [], key=lambda s: s["start"])
     named = {s["claim_id"] for s in statements if s.get("claim_id")}
-    for s in statements:
-        named.update(_ID_RE.findall(s.get("explanation") or ""))
     claims = _lookup(
         conn,
         "select c.id as key, c.id, c.statement, c.figure, c.status, c.source_doi, "
@@ -114,8 +91,6 @@ def writer_view(conn: sqlite3.Connection, report: dict[str, Any], text: str) -> 
     )
     refs = report.get("references") or []
     dois = {r["doi"] for r in refs if r.get("doi")}
-    for s in statements:
-        dois.update(d.lower().rstrip(".") for d in _DOI_RE.findall(s.get("explanation") or ""))
     sources = _lookup(
         conn,
         "select doi as key, doi, short_citation, title from sources where doi in ({marks})",
@@ -134,7 +109,7 @@ def writer_view(conn: sqlite3.Connection, report: dict[str, Any], text: str) -> 
         notes.append({
             "n": i, "verdict": verdict, "words": words, "cls": cls, "legend": legend,
             "sentence": text[a:b], "claim": claim, "change": _what_to_change(verdict, claim, labels),
-            "why": _plain(s.get("explanation") or "", claims, sources), "unchecked": unchecked,
+            "why": s.get("explanation") or "", "unchecked": unchecked,
             "claim_id": s.get("claim_id"), "source_doi": s.get("source_doi"),
             "problem": verdict != "supported" or bool(unchecked),
         })  # fmt: skip
