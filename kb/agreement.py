@@ -85,6 +85,8 @@ def compatible(fig: Figure, claim: dict[str, Any], lexicon: Lexicon = NO_LEXICON
         return measure == "duration" or (unit in ("years", "months") and measure != "mean")
     if fig.kind == "age":
         return measure == "mean" and unit == "years"
+    if fig.kind == "score":
+        return unit == fig.unit.lower()
     if fig.kind == "dose":
         return unit.split("/")[0] == fig.unit.lower().split("/")[0]
     return False

@@ -96,6 +96,11 @@ _AGE_BEFORE = re.compile(
 _OF_WHOM_AFTER = re.compile(r"\s+of\s+(?:whom|them)\b", re.IGNORECASE)
 _OF_WHOM_BEFORE = re.compile(r"\bof\s+(?:whom|them)[\s,]+$", re.IGNORECASE)
 _N_BEFORE = re.compile(r"(?<![A-Za-z])[nN]\s*[=:]\s*$")  # "n = 90": a sample size
+_SAMPLE_BEFORE = re.compile(r"\bsample(?:\s+size)?\s+of\s+$", re.IGNORECASE)  # "a sample of 600"
+# a named scale's score: "a mean MINORS score of 9", "quality (MINORS) score was 19"
+_SCORE_BEFORE = re.compile(
+    r"\b\(?(?P<scale>[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\)?\s+scores?\s+(?:was|of|=|:)\s*$"
+)
 _CI_BEFORE = re.compile(
     r"(?:\bCI|confidence\s+interval|credible\s+interval)\s*[:,]?\s*(?:of\s+|from\s+)?$",
     re.IGNORECASE,
@@ -149,7 +154,7 @@ class Figure:
     text: str
     start: int
     end: int
-    kind: str  # percent | multiplier | count | duration | time | dose | measure | age | year
+    kind: str  # percent, multiplier, count, duration, time, dose, measure, score, age, year
     unit: str
     value: float | None = None
     low: float | None = None
@@ -261,9 +266,12 @@ def extract_figures(text: str) -> list[Figure]:
             continue
         if low is not None and _CI_BEFORE.search(before.rstrip("−-")):
             kind, unit, m = "ci", "ci", None  # the bounds of a confidence interval
-        elif _N_BEFORE.search(before) and low is None:
+        elif (sb := _SCORE_BEFORE.search(before)) and low is None and not spelled:
+            kind, unit, m = "score", sb.group("scale") + " points", None
+        elif (_N_BEFORE.search(before) or _SAMPLE_BEFORE.search(before)) and low is None:
             kind, unit, m = "count", "people", None
-            start = start - len(before) + _N_BEFORE.search(before).start()
+            if nb := _N_BEFORE.search(before):
+                start = start - len(before) + nb.start()
         elif m := _PERCENT_AFTER.match(masked, end):
             kind, unit = "percent", "%"
         elif m := _MULT_AFTER.match(masked, end):

@@ -361,3 +361,22 @@ def test_explanations_name_studies_not_claim_ids(kb_db: Path) -> None:
         words = set(re.findall(r"[a-z0-9][a-z0-9-]+", s.explanation))
         assert not words & ids, s.explanation
         assert "KB" not in s.explanation, s.explanation
+
+
+def test_a_sample_size_or_a_named_scale_score_without_a_noun_is_a_figure(db) -> None:
+    """ "a sample of 600" and "the MINORS score was 19" hold figures a study reports, though no noun
+    follows the number: they are read and checked, never left as "no claim speaks to this"."""
+    (sample,) = extract_figures("in this sample of 600.")
+    assert (sample.kind, sample.unit, sample.value) == ("count", "people", 600)
+    (score,) = extract_figures("Their mean quality (MINORS) score was 19.")
+    assert (score.kind, score.unit, score.value) == ("score", "MINORS points", 19)
+    assert extract_figures("a score of 19") == []  # no scale named: nothing to compare with
+
+    def verdict(text: str) -> tuple[str, str]:
+        s = check_text(db, text).statements[0]
+        return s.verdict, s.explanation
+
+    wrong = verdict("In a 2021 review of subchondroplasty studies, the mean MINORS score was 19.")
+    assert wrong[0] == "contradicted" and "9" in wrong[1]
+    right = verdict("In a 2021 review of subchondroplasty studies, the mean MINORS score was 9.")
+    assert right[0] != "contradicted"
