@@ -156,6 +156,19 @@ def _is_sample_count(f: Figure, lexicon: Lexicon) -> bool:
     )
 
 
+def _owner(duration: Figure, figures: list[Figure], mine: list[Figure]) -> Figure | None:
+    """The figure a time point belongs to when a sentence gives several of the same kind, each with
+    its own analysis: in "1,412 knees cross-sectionally and 582 over 24 months" the 24 months is the
+    582's, not the 1,412's. None when the sentence gives one such figure (the time point is all of
+    the sentence's) or none before it."""
+    for fig in mine:
+        peers = [f for f in figures if f.kind == fig.kind and f.unit == fig.unit]
+        before = [f for f in peers if f.end <= duration.start]
+        if len(peers) > 1 and before:
+            return before[-1]
+    return None
+
+
 def compare_figures(
     figures: list[Figure], claim: dict[str, Any], lexicon: Lexicon = NO_LEXICON
 ) -> Comparison:
@@ -198,6 +211,8 @@ def compare_figures(
     tp = claim.get("timepoint_months")
     if tp is not None:
         durations = [f for f in figures if f.kind == "duration" and f.value is not None]
+        mine = [r.figure for r in records if r.agrees and r.role in ("value", "n")]
+        durations = [d for d in durations if _owner(d, figures, mine) in (None, *mine)]
         records += [
             Agreement("time", f, tp, abs(f.value - tp) <= max(0.5, 0.05 * tp)) for f in durations
         ]

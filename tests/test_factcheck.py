@@ -380,3 +380,24 @@ def test_a_sample_size_or_a_named_scale_score_without_a_noun_is_a_figure(db) -> 
     assert wrong[0] == "contradicted" and "9" in wrong[1]
     right = verdict("In a 2021 review of subchondroplasty studies, the mean MINORS score was 9.")
     assert right[0] != "contradicted"
+
+
+def test_a_time_point_belongs_to_its_own_analysis_figure(db) -> None:
+    """Two analyses' figures in one sentence, each with its own time point: the 24 months of "582
+    knees over 24 months" is not the 1,412's, so the cross-sectional 1,412 is not contradicted by it;
+    moved next to the 1,412, the same time point still is."""
+
+    def verdict(text: str) -> tuple[str, str]:
+        s = check_text(db, text).statements[0]
+        return s.verdict, s.explanation
+
+    right = verdict(
+        "Aso et al. (2021) analysed 1,412 varus knees cross-sectionally and 582 varus knees "
+        "longitudinally over 24 months."
+    )
+    assert right[0] == "supported", right
+    wrong = verdict(
+        "Aso et al. (2021) analysed 1,412 varus knees over 24 months and 582 varus knees "
+        "cross-sectionally."
+    )
+    assert wrong[0] != "supported" and "24 months" in wrong[1], wrong
