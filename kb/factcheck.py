@@ -172,6 +172,7 @@ def check_text(
     used: set[str] = set()
     cited_numbers: set[int] = set()
     all_mentions = []
+    before: set[str] = set()  # the study the sentence before cited, named or was matched to
     sentences = split_sentences(text)
     for done, sentence in enumerate(sentences):
         if deadline is not None and time.monotonic() > deadline:
@@ -179,10 +180,16 @@ def check_text(
                 f"checked {done} of {len(sentences)} sentences in the time allowed"
             )
         if sentence.heading or any(a <= sentence.start < b for a, b in ref_spans):
+            before = set()
             continue
         clauses = split_clauses(text, sentence)
         # a citation at the end of a sentence covers each of its clauses
         whole = _cited_dois(db, sentence.text, by_number) if len(clauses) > 1 else None
+        own = whole or _cited_dois(db, sentence.text, by_number)
+        if not (own[1] or own[2]) and before and _refers_back(index, sentence.text):
+            # "that trial", "the same researchers": the study of the sentence before
+            whole = (set(before), set(), [], True)
+        this: set[str] = set(own[0] or ())
         for span in clauses:
             try:
                 stmt, numbers, mentions = _check_span(
@@ -199,11 +206,21 @@ def check_text(
             report.statements.append(stmt)
             if stmt.source_doi and stmt.verdict != "unsupported":
                 used.add(stmt.source_doi)
+                if not (own[1] or own[2]) and stmt.verdict != "misattributed":
+                    this.add(stmt.source_doi)
+        before = this if len(this) == 1 else set()
     report.references = check_references(
         db, refs, used, cited_numbers, all_mentions, has_markers=bool(cited_numbers)
     )
     plain_explanations(db.conn, report.statements)
     return report
+
+
+def _refers_back(index: ClaimIndex, text: str) -> bool:
+    """Whether the sentence means the study of the sentence before ("that trial"), and announces
+    no other work ("an earlier paper from the same consortium")."""
+    back, other = index.lexicon.back_reference, index.lexicon.other_work
+    return bool(back and back.search(text)) and not (other and other.search(text))
 
 
 def _too_long(span: Span) -> Statement:
@@ -223,7 +240,7 @@ def _check_span(
     by_number: dict[int, str | None],
     deadline: float | None = None,
     listed: set[str] | None = None,
-    whole: tuple[set[str] | None, set[int], list] | None = None,
+    whole: tuple | None = None,
 ) -> tuple[Statement | None, set[int], list]:
     if len(span.text) > POLICY.max_statement_chars:
         return _too_long(span), set(), []
@@ -235,8 +252,9 @@ def _check_span(
         f.end += span.start
     cited, numbers, mentions = _cited_dois(db, span.text, by_number)
     cites = bool(numbers or mentions)
-    if not cites and whole is not None and (whole[1] or whole[2]):
-        cited, cites = whole[0], True  # the sentence's citation, counted once (by its own clause)
+    if not cites and whole is not None and (whole[1] or whole[2] or whole[3:]):
+        # the sentence's citation, counted once (by its own clause), or the study it refers back to
+        cited, cites = whole[0], True
     rows = index.candidates(span.text)
     by_figure = index.by_figures(figures, rows)
     rows += by_figure + index.cited_claims(cited or set(), rows + by_figure)

@@ -18,7 +18,10 @@ import sqlite_utils
 
 from .loader import Located, Problem, parse_yaml
 
-KEYS = ("compartments", "opposite_compartments", "count_families", "synonyms", "risk_words")
+KEYS = (
+    "compartments", "opposite_compartments", "count_families", "synonyms", "risk_words",
+    "back_references", "other_work",
+)  # fmt: skip
 TABLE = "lexicon"
 MAX_WORDS = 5000  # a lexicon is a list of words a curator reads, not a dictionary
 
@@ -30,6 +33,18 @@ class Lexicon:
     count_families: dict[str, tuple[str, ...]] = field(default_factory=dict)
     synonyms: tuple[tuple[str, ...], ...] = ()
     risk: tuple[str, ...] = ()  # words after a multiplier that make it a multiple of risk
+    back: tuple[str, ...] = ()  # phrases pointing back to the study of the sentence before
+    other: tuple[str, ...] = ()  # words announcing another work ("an earlier paper")
+
+    @cached_property
+    def back_reference(self) -> re.Pattern | None:
+        """The phrases ("that trial", "the same researchers") by which a sentence means the study
+        the sentence before it cited or was matched to (None when there are none)."""
+        return _words_re(self.back) if self.back else None
+
+    @cached_property
+    def other_work(self) -> re.Pattern | None:
+        return _words_re(self.other) if self.other else None
 
     @cached_property
     def risk_words(self) -> str:
@@ -142,6 +157,11 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
     risk = doc.get("risk_words") or []
     if risk and not _strings(risk):
         bad("risk_words", "expected a list of words")
+    back = doc.get("back_references") or []
+    other = doc.get("other_work") or []
+    for key, words in (("back_references", back), ("other_work", other)):
+        if words and not _strings(words):
+            bad(key, "expected a list of phrases")
     if problems:
         return Lexicon(), problems
     count = sum(len(v) for v in compartments.values()) + sum(len(v) for v in families.values())
@@ -155,6 +175,8 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
             {k.lower(): lower(v) for k, v in families.items()},
             tuple(lower(g) for g in synonyms),
             lower(risk),
+            lower(back),
+            lower(other),
         ),
         [],
     )
@@ -179,6 +201,8 @@ def lexicon_rows(lexicon: Lexicon) -> list[dict[str, str]]:
         {"key": "count_families", "value": json.dumps(lexicon.count_families)},
         {"key": "synonyms", "value": json.dumps(lexicon.synonyms)},
         {"key": "risk_words", "value": json.dumps(lexicon.risk)},
+        {"key": "back_references", "value": json.dumps(lexicon.back)},
+        {"key": "other_work", "value": json.dumps(lexicon.other)},
     ]
 
 
@@ -193,4 +217,6 @@ def lexicon_from_db(db: sqlite_utils.Database) -> Lexicon:
         {k: tuple(v) for k, v in (got.get("count_families") or {}).items()},
         tuple(tuple(g) for g in got.get("synonyms") or []),
         tuple(got.get("risk_words") or []),
+        tuple(got.get("back_references") or []),
+        tuple(got.get("other_work") or []),
     )

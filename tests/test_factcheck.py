@@ -401,3 +401,24 @@ def test_a_time_point_belongs_to_its_own_analysis_figure(db) -> None:
         "cross-sectionally."
     )
     assert wrong[0] != "supported" and "24 months" in wrong[1], wrong
+
+
+def test_a_sentence_referring_back_is_checked_against_the_study_before(db) -> None:
+    """ "that trial", "the same researchers": the figures of a sentence that points back are compared
+    with the claims of the study the sentence before cited or was matched to, so a wrong figure is
+    contradicted rather than left with "no claim speaks to this"; a sentence announcing another work
+    ("an earlier trial") carries nothing over."""
+    before = (
+        "Perry et al. (2019) found that in a two-year trial 800 IU a day made no significant "
+        "difference to lesion volume compared with placebo. "
+    )
+
+    def second(text: str):
+        return check_text(db, before + text).statements[1]
+
+    wrong = second("The imaging part of that trial involved around five hundred people.")
+    assert wrong.verdict == "contradicted" and "50" in wrong.explanation, wrong.explanation
+    right = second("The imaging part of that trial involved 50 people.")
+    assert right.verdict != "contradicted" and right.verdict != "unsupported", right.explanation
+    other = second("The imaging part of an earlier trial involved around five hundred people.")
+    assert other.verdict != "contradicted", other.explanation
