@@ -275,6 +275,17 @@ def _check_span(
             f"matches {best.claim['id']}, from {source}, but the sentence cites a work the KB "
             "cannot resolve: check which source it means"
         )
+    if verdict == "supported" and best is not None and not best.comparison.records:
+        # support on wording alone: the claim must be about what the sentence is about
+        missing = index.lexicon.outcomes_in(span.text) - index.lexicon.outcomes_in(
+            best.claim.get("statement") or ""
+        )
+        if missing:
+            verdict = "unverified"
+            why = (
+                f"the wording is near {best.claim['id']}, but that finding is not about "
+                f"{', '.join(sorted(missing))}: check which finding the sentence reports"
+            )
     unchecked, disagreeing = _unchecked(index, span, figures, best, cands)
     is_statement = (
         best is not None or any(is_checkable(f) for f in figures) or cites or bool(unchecked)

@@ -20,7 +20,7 @@ from .loader import Located, Problem, parse_yaml
 
 KEYS = (
     "compartments", "opposite_compartments", "count_families", "synonyms", "risk_words",
-    "back_references", "other_work",
+    "back_references", "other_work", "outcomes",
 )  # fmt: skip
 TABLE = "lexicon"
 MAX_WORDS = 5000  # a lexicon is a list of words a curator reads, not a dictionary
@@ -35,6 +35,19 @@ class Lexicon:
     risk: tuple[str, ...] = ()  # words after a multiplier that make it a multiple of risk
     back: tuple[str, ...] = ()  # phrases pointing back to the study of the sentence before
     other: tuple[str, ...] = ()  # words announcing another work ("an earlier paper")
+    outcomes: tuple[str, ...] = ()  # what a finding is about: pain, cartilage, joint space
+
+    @cached_property
+    def _outcome_re(self) -> re.Pattern | None:
+        return _words_re(self.outcomes) if self.outcomes else None
+
+    def outcomes_in(self, text: str) -> set[str]:
+        """The outcomes a text names (each synonym read as its group's first word)."""
+        if self._outcome_re is None:
+            return set()
+        text = re.sub(r"[-‐]", " ", text)  # "joint-space narrowing" names joint space
+        found = self._outcome_re.findall(self.normalise(text)) + self._outcome_re.findall(text)
+        return {re.sub(r"\s+", " ", w.lower()) for w in found}
 
     @cached_property
     def back_reference(self) -> re.Pattern | None:
@@ -159,7 +172,8 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
         bad("risk_words", "expected a list of words")
     back = doc.get("back_references") or []
     other = doc.get("other_work") or []
-    for key, words in (("back_references", back), ("other_work", other)):
+    outcomes = doc.get("outcomes") or []
+    for key, words in (("back_references", back), ("other_work", other), ("outcomes", outcomes)):
         if words and not _strings(words):
             bad(key, "expected a list of phrases")
     if problems:
@@ -177,6 +191,7 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
             lower(risk),
             lower(back),
             lower(other),
+            lower(outcomes),
         ),
         [],
     )
@@ -203,6 +218,7 @@ def lexicon_rows(lexicon: Lexicon) -> list[dict[str, str]]:
         {"key": "risk_words", "value": json.dumps(lexicon.risk)},
         {"key": "back_references", "value": json.dumps(lexicon.back)},
         {"key": "other_work", "value": json.dumps(lexicon.other)},
+        {"key": "outcomes", "value": json.dumps(lexicon.outcomes)},
     ]
 
 
@@ -219,4 +235,5 @@ def lexicon_from_db(db: sqlite_utils.Database) -> Lexicon:
         tuple(got.get("risk_words") or []),
         tuple(got.get("back_references") or []),
         tuple(got.get("other_work") or []),
+        tuple(got.get("outcomes") or []),
     )

@@ -422,3 +422,19 @@ def test_a_sentence_referring_back_is_checked_against_the_study_before(db) -> No
     assert right.verdict != "contradicted" and right.verdict != "unsupported", right.explanation
     other = second("The imaging part of an earlier trial involved around five hundred people.")
     assert other.verdict != "contradicted", other.explanation
+
+
+def test_support_on_wording_needs_the_claims_outcome(db) -> None:
+    """A figure-less sentence supported on wording alone is about what its claim is about: a claim
+    on joint-space narrowing never supports a sentence about pain (outcomes in data/lexicon.yml)."""
+
+    def verdict(text: str) -> tuple[str, str]:
+        s = check_text(db, text).statements[0]
+        return s.verdict, s.explanation
+
+    pain = verdict("A shrinking medial lesion volume was linked with pain getting worse.")
+    assert pain[0] != "supported" and "pain" in pain[1], pain
+    jsn = verdict(
+        "A shrinking medial lesion volume was linked with joint-space narrowing getting worse."
+    )
+    assert jsn[0] == "supported", jsn
