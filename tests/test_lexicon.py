@@ -39,6 +39,8 @@ def test_the_lexicon_reads_synonyms_families_and_compartments() -> None:
         ("compartments:\n  medial: [inner]\nopposite_compartments:\n  - [medial, upper]\n", 3,
          "opposite_compartments"),
         ("count_families:\n  scans: scans\n", 1, "count_families"),
+        ("back_references: that trial\n", 1, "back_references"),
+        ("risk_words: [risk]\noutcomes: [pain, 3]\n", 2, "outcomes"),
     ],
 )  # fmt: skip
 def test_a_bad_lexicon_is_a_located_problem(text: str, line: int, field: str) -> None:
