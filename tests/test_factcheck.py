@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-import yaml
 
+from benchmarks.accuracy import score_tuned
 from kb.build import SERIOUS_UPDATES
 from kb.factcheck import check_text, compartments_named, other_compartment
 from kb.figures import extract_figures
@@ -25,30 +25,15 @@ from kb.sentences import split_sentences
 REPO = Path(__file__).resolve().parents[1]
 ARTICLES = Path(__file__).parent / "fixtures" / "articles"
 SEED = REPO.parent / "shared" / "seed" / "bml-article.txt"
-EXPECTED = yaml.safe_load((ARTICLES / "expected.yml").read_text(encoding="utf-8"))
 
 
 def predictions(db: sqlite_utils.Database) -> list[tuple[str, str, str]]:
-    """(item, expected verdict, predicted verdict) for every planted statement and reference."""
-    rows = []
-    for name, spec in EXPECTED.items():
-        text = (ARTICLES / name).read_text(encoding="utf-8")
-        report = check_text(db, text)
-        for item in spec["statements"]:
-            at = text.index(item["contains"])
-            hit = [s for s in report.statements if s.start <= at < s.end]
-            rows.append(
-                (f"{name}: {item['contains']}", item["verdict"], hit[0].verdict if hit else "none")
-            )
-        for item in spec["references"]:
-            hit = [
-                r for r in report.references
-                if r.label == item["label"] and (item.get("doi") is None or r.doi == item["doi"])
-            ]  # fmt: skip
-            rows.append(
-                (f"{name}: ref {item['label']}", item["verdict"], hit[0].verdict if hit else "none")
-            )
-    return rows
+    """(item, expected verdict, predicted verdict) for every planted statement and reference,
+    scored the way `make accuracy` scores the tuned corpus."""
+    return [
+        (f"{i.draft}: {i.what}", i.accept[0], i.got[0] if i.got else "none")
+        for i in score_tuned(db, check_text)
+    ]
 
 
 def scores(rows: list[tuple[str, str, str]]) -> dict[str, tuple[float, float, int]]:
