@@ -1,14 +1,19 @@
-"""Which way a finding points, read from its wording: an effect or none, higher or lower odds.
+"""Which way a finding points, read from its wording: an effect or none, higher or lower odds,
+before or after, and the design of the studies it speaks of.
 
 A sentence that matches a curated claim in wording but states the opposite finding ("vitamin D
 reduced the lesions" against "did not significantly change"; "lower odds" against "higher odds";
-"no association" against "went with more pain") is a contradiction even without a figure. The claim's
-direction is read from its own statement, so curators need not restate it.
+"a late event that follows cartilage loss" against "can begin before the cartilage degenerates";
+"randomised trials" against "level IV evidence") is a contradiction even without a figure. The
+claim's direction is read from its own statement, so curators need not restate it. Study designs are
+domain words: they come from the lexicon (`designs`), the grammar of direction is here.
 """
 
 from __future__ import annotations
 
 import re
+
+from .lexicon import Lexicon
 
 # "no effect": the finding is the absence of a difference or an association
 _NONE = re.compile(
@@ -22,15 +27,20 @@ _NONE = re.compile(
 )
 # an effect or an association, stated positively
 _EFFECT = re.compile(
-    r"\b(?:associated|linked|related|correlated|tied)\s+(?:with|to)\b|\bwent\s+with\b|"
+    r"\b(?:associated|linked|related|correlated|tied)\s+(?:with|to)\b|"
+    r"\b(?:went|tracked|moved)\s+with\b|"
     r"\b(?:significantly|markedly|noticeably|substantially)\s+\w+|"
     r"\b(?:reduced|shrank|shrunk|shrink|shrinks|improved|lowered|decreased|increased|predicted|"
     r"predicts)\b(?!\s+odds)",
     re.IGNORECASE,
 )
+# worse is more: an association with the outcome getting worse, a warning sign
+_WORSE = r"(?:getting\s+worse|got\s+worse|worsening|progression|deterioration)"
 _HIGHER = re.compile(
     r"\b(?:higher|increased|greater|raised|elevated|bigger)\s+(?:\w+\s+)?(?:odds|risk|chances?|"
-    r"likelihood|hazard)\b|\bmore\s+likely\b|\bmore\s+pain\b",
+    r"likelihood|hazard)\b|\bmore\s+likely\b|\bmore\s+pain\b|"
+    r"\bwarning\s+signs?\b|\bred\s+flags?\b|"
+    rf"\b(?:went|tracked|moved|associated|linked)\s+(?:with|to)\s+(?:\w+\s+){{0,2}}?{_WORSE}\b",
     re.IGNORECASE,
 )
 _LOWER = re.compile(
@@ -38,11 +48,24 @@ _LOWER = re.compile(
     r"likelihood|hazard)\b|\bless\s+likely\b|\bless\s+pain\b|\bprotective\b",
     re.IGNORECASE,
 )
-DIRECTIONS = ("effect", "no effect", "higher", "lower")
+# which comes first: a finding that one thing can begin before another, or only follows it (never a
+# time point: "pain before treatment" and "two years after surgery" order nothing)
+_BEFORE = re.compile(
+    r"\b(?:even|can\s+(?:begin|start|appear|occur)|begins?|starts?|appears?|occurs?|arises?|"
+    r"develops?|forms?)\s+(?:\w+\s+)?before\b|\bprecedes?\b|\bpreceded\b|\bearly\s+event\b",
+    re.IGNORECASE,
+)
+_AFTER = re.compile(
+    r"\bonly\s+(?:\w+\s+)?(?:follows?|after|once)\b|\blate\s+(?:event|sign|consequence)\b|"
+    r"\b(?:a|the)\s+consequence\s+of\b|\bsecondary\s+to\b",
+    re.IGNORECASE,
+)
+DIRECTIONS = ("effect", "no effect", "higher", "lower", "before", "after")
 
 
-def directions(text: str) -> set[str]:
-    """The directions a text states: a subset of DIRECTIONS."""
+def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
+    """The directions a text states: a subset of DIRECTIONS, plus "design:<name>" for each study
+    design of the lexicon the text names."""
     out = set()
     none = bool(_NONE.search(text))
     if none:
@@ -55,6 +78,11 @@ def directions(text: str) -> set[str]:
             out |= {"higher", "effect"}
         elif lower and not higher:
             out |= {"lower", "effect"}
+    before, after = bool(_BEFORE.search(text)), bool(_AFTER.search(text))
+    if before != after:
+        out.add("before" if before else "after")
+    if lexicon is not None:
+        out |= {f"design:{d}" for d in lexicon.designs_in(text)}
     return out
 
 
@@ -64,6 +92,12 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
         return True
     if "no effect" in claim and "effect" in sentence and "no effect" not in sentence:
         return True
+    if ("before" in sentence and "after" in claim) or ("after" in sentence and "before" in claim):
+        return True
+    designs = ({d for d in sentence if d.startswith("design:")},
+               {d for d in claim if d.startswith("design:")})  # fmt: skip
+    if all(designs) and not designs[0] & designs[1]:
+        return True  # "randomised trials" where the claim says the studies were level IV
     return ("higher" in sentence and "lower" in claim) or (
         "lower" in sentence and "higher" in claim
     )

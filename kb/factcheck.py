@@ -190,10 +190,11 @@ def check_text(
             # "that trial", "the same researchers": the study of the sentence before
             whole = (set(before), set(), [], True)
         this: set[str] = set(own[0] or ())
+        context: set[str] = set()  # the study an earlier clause of this sentence was matched to
         for span in clauses:
             try:
                 stmt, numbers, mentions = _check_span(
-                    db, index, span, by_number, deadline, listed, whole
+                    db, index, span, by_number, deadline, listed, whole, context
                 )
             except CheckTookTooLong as exc:
                 raise CheckTookTooLong(
@@ -204,6 +205,8 @@ def check_text(
             if stmt is None:
                 continue
             report.statements.append(stmt)
+            if stmt.source_doi and stmt.verdict in ("supported", "contradicted"):
+                context = {stmt.source_doi}
             if stmt.source_doi and stmt.verdict != "unsupported":
                 used.add(stmt.source_doi)
                 if not (own[1] or own[2]) and stmt.verdict != "misattributed":
@@ -241,6 +244,7 @@ def _check_span(
     deadline: float | None = None,
     listed: set[str] | None = None,
     whole: tuple | None = None,
+    context: set[str] | None = None,
 ) -> tuple[Statement | None, set[int], list]:
     if len(span.text) > POLICY.max_statement_chars:
         return _too_long(span), set(), []
@@ -255,17 +259,19 @@ def _check_span(
     if not cites and whole is not None and (whole[1] or whole[2] or whole[3:]):
         # the sentence's citation, counted once (by its own clause), or the study it refers back to
         cited, cites = whole[0], True
+    # a clause that cites nothing speaks, most likely, of the study its sentence's other clause did
+    context = set() if cites else set(context or ())
     rows = index.candidates(span.text)
     by_figure = index.by_figures(figures, rows)
-    rows += by_figure + index.cited_claims(cited or set(), rows + by_figure)
+    rows += by_figure + index.cited_claims((cited or set()) | context, rows + by_figure)
     # the other analyses of a source whose own figure the sentence gives: which one is meant
     found = list(dict.fromkeys(r["source_doi"] for r in _agreeing(figures, by_figure, index)))
     rows += index.cited_claims(set(found[:MAX_SOURCES_BY_FIGURE]) - (cited or set()), rows)
     cands = rank(
-        span.text, figures, rows, index.common, index.weights, cited, deadline, index.lexicon,
-        listed,
+        span.text, figures, rows, index.common, index.weights, (cited or set()) | context,
+        deadline, index.lexicon, listed,
     )  # fmt: skip
-    verdict, best, why = decide(span.text, figures, cands, cited)
+    verdict, best, why = decide(span.text, figures, cands, cited, context)
     source = best.claim.get("source_doi") if best else None
     if verdict == "supported" and cites and not (cited and source in cited):
         # the sentence cites something the KB cannot resolve, and the claim's source is not

@@ -20,7 +20,7 @@ from .loader import Located, Problem, parse_yaml
 
 KEYS = (
     "compartments", "opposite_compartments", "count_families", "synonyms", "risk_words",
-    "back_references", "other_work", "outcomes",
+    "back_references", "other_work", "outcomes", "designs",
 )  # fmt: skip
 TABLE = "lexicon"
 MAX_WORDS = 5000  # a lexicon is a list of words a curator reads, not a dictionary
@@ -36,6 +36,17 @@ class Lexicon:
     back: tuple[str, ...] = ()  # phrases pointing back to the study of the sentence before
     other: tuple[str, ...] = ()  # words announcing another work ("an earlier paper")
     outcomes: tuple[str, ...] = ()  # what a finding is about: pain, cartilage, joint space
+    designs: dict[str, tuple[str, ...]] = field(
+        default_factory=dict
+    )  # study designs, each its words
+
+    @cached_property
+    def _design_patterns(self) -> dict[str, re.Pattern]:
+        return {name: _words_re(words) for name, words in self.designs.items()}
+
+    def designs_in(self, text: str) -> set[str]:
+        """The study designs a text names ("randomised controlled trials", "level IV evidence")."""
+        return {name for name, rx in self._design_patterns.items() if rx.search(text)}
 
     @cached_property
     def _outcome_re(self) -> re.Pattern | None:
@@ -154,7 +165,12 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
             bad(key, "unknown section; expected one of " + ", ".join(KEYS))
     compartments = doc.get("compartments") or {}
     families = doc.get("count_families") or {}
-    for key, mapping in (("compartments", compartments), ("count_families", families)):
+    designs = doc.get("designs") or {}
+    for key, mapping in (
+        ("compartments", compartments),
+        ("count_families", families),
+        ("designs", designs),
+    ):
         if not isinstance(mapping, dict) or not all(_strings(v) for v in mapping.values()):
             bad(key, "expected a mapping from a name to a list of words")
     opposite = doc.get("opposite_compartments") or []
@@ -178,7 +194,7 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
             bad(key, "expected a list of phrases")
     if problems:
         return Lexicon(), problems
-    count = sum(len(v) for v in compartments.values()) + sum(len(v) for v in families.values())
+    count = sum(len(v) for m in (compartments, families, designs) for v in m.values())
     if count + sum(len(g) for g in synonyms) > MAX_WORDS:
         return Lexicon(), [Problem(rel, None, None, f"more than {MAX_WORDS} words")]
     lower = lambda words: tuple(w.strip().lower() for w in words)  # noqa: E731
@@ -192,6 +208,7 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
             lower(back),
             lower(other),
             lower(outcomes),
+            {k.lower(): lower(v) for k, v in designs.items()},
         ),
         [],
     )
@@ -219,6 +236,7 @@ def lexicon_rows(lexicon: Lexicon) -> list[dict[str, str]]:
         {"key": "back_references", "value": json.dumps(lexicon.back)},
         {"key": "other_work", "value": json.dumps(lexicon.other)},
         {"key": "outcomes", "value": json.dumps(lexicon.outcomes)},
+        {"key": "designs", "value": json.dumps(lexicon.designs)},
     ]
 
 
@@ -236,4 +254,5 @@ def lexicon_from_db(db: sqlite_utils.Database) -> Lexicon:
         tuple(got.get("back_references") or []),
         tuple(got.get("other_work") or []),
         tuple(got.get("outcomes") or []),
+        {k: tuple(v) for k, v in (got.get("designs") or {}).items()},
     )

@@ -20,6 +20,7 @@ import sqlite_utils
 from rapidfuzz import fuzz, utils
 
 from .agreement import NO_LEXICON, Comparison, compare_figures
+from .direction import directions, opposed
 from .figures import Figure
 from .lexicon import Lexicon, lexicon_from_db
 from .references import SERIOUS_UPDATES
@@ -66,6 +67,7 @@ class Candidate:
     wording: float = 0.0  # `sim` before the bonus for a cited source: the wording alone
     elsewhere: bool = False  # the claim concerns another compartment than the sentence names
     listed: bool = False  # the draft's reference list holds the claim's source
+    opposed: bool = False  # the sentence states the opposite finding (no effect, lower odds, ...)
 
     @property
     def weight(self) -> float:
@@ -123,6 +125,11 @@ def tokens(text: str) -> list[str]:
 def _claim_tokens(lexicon: Lexicon, statement: str) -> tuple[str, ...]:
     """A claim's words, cut once per process: the same claims come up sentence after sentence."""
     return tuple(tokens(lexicon.normalise(statement)))
+
+
+@lru_cache(maxsize=50_000)
+def _claim_directions(lexicon: Lexicon, statement: str) -> frozenset[str]:
+    return frozenset(directions(statement, lexicon))
 
 
 def similarity(
@@ -287,6 +294,7 @@ def rank(
     said = tokens(lexicon.normalise(text))  # synonyms read as one word; figures from `figures`
     words = set(said) - common
     named = compartments_named(text, lexicon)
+    stance = directions(text, lexicon)
     for row in rows:
         if deadline is not None and time.monotonic() > deadline:
             raise CheckTookTooLong("stopped inside a sentence")
@@ -301,7 +309,10 @@ def rank(
         elsewhere = bool(named) and other_compartment(named, row.get("compartments"), lexicon)
         comparison = compare_figures(figures, row, lexicon)
         mine = bool(listed) and row.get("source_doi") in listed
-        out.append(Candidate(row, sim, comparison, shared, coverage, wording, elsewhere, mine))
+        against = bool(stance) and opposed(stance, _claim_directions(lexicon, row["statement"]))
+        out.append(
+            Candidate(row, sim, comparison, shared, coverage, wording, elsewhere, mine, against)
+        )
     return sorted(out, key=lambda c: -c.sim)
 
 

@@ -26,6 +26,11 @@ class Policy:
     min_shared_text: int = 4  # content words a text-only match must share with the claim...
     min_coverage: float = 0.5  # ...or, in a short sentence, at least 3 and this share of its words
     min_text_coverage: float = 0.5  # support on wording alone: this share of the sentence's words
+    # a reversed finding without a figure: the claim is the best worded (within this tie)...
+    reversal_tie: float = 2
+    min_shared_reversal_named: int = (
+        2  # ...and, for the study the sentence names, shares these words
+    )
     same_time_bonus: float = 10  # ranking bonus for a rival claim at the sentence's time point
     # -- figure weights in ranking: the claim's own value counts most
     w_value: float = 15.0

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from .agreement import describe
-from .direction import directions, opposed
 from .figures import Figure, is_checkable
 from .matching import Candidate
 from .verdict_policy import POLICY as P
@@ -30,10 +29,17 @@ def _first_sentence(text: str | None) -> str:
 
 
 def decide(
-    text: str, figures: list[Figure], cands: list[Candidate], cited: set[str] | None
+    text: str,
+    figures: list[Figure],
+    cands: list[Candidate],
+    cited: set[str] | None,
+    context: set[str] | None = None,
 ) -> tuple[str, Candidate | None, str]:
-    """The verdict for one statement, the claim it rests on, and a one-line explanation."""
-    verdict, best, why = _decide(text, figures, cands, cited)
+    """The verdict for one statement, the claim it rests on, and a one-line explanation.
+
+    `cited`: the works the sentence cites (or points back to); `context`: the work another clause
+    of the same sentence was matched to, which the statement likely speaks of but does not cite."""
+    verdict, best, why = _decide(text, figures, cands, cited, context)
     if verdict == "supported" and best is not None and _secondary_only(best):
         # "(p = 0.01)" beside another finding: the finding's own figure must agree, not its p
         said = ", ".join(r.figure.text for r in best.comparison.agreeing())
@@ -60,7 +66,11 @@ def _secondary_only(c: Candidate) -> bool:
 
 
 def _decide(
-    text: str, figures: list[Figure], cands: list[Candidate], cited: set[str] | None
+    text: str,
+    figures: list[Figure],
+    cands: list[Candidate],
+    cited: set[str] | None,
+    context: set[str] | None = None,
 ) -> tuple[str, Candidate | None, str]:
     checkable = [f for f in figures if is_checkable(f)]
     # a claim about another compartment is another analysis: it can only explain a contradiction
@@ -193,6 +203,9 @@ def _decide(
                 f"the nearest claim, {best.claim['id']}, is itself unverified and gives {best.claim.get('figure')}"
             ),
         )
+    reversal = _reversed(same_place, cited, context)
+    if reversal is not None:
+        return "contradicted", reversal, _opposite(reversal)
     textual = [
         c for c in same_place
         if c.sim >= P.t_text and c.claim["status"] != "deprecated"
@@ -248,6 +261,41 @@ def _decide(
     return "unsupported", None, "no claim in the KB speaks to this"
 
 
+def _reversed(
+    cands: list[Candidate], cited: set[str] | None, context: set[str] | None
+) -> Candidate | None:
+    """A verified claim the sentence clearly speaks of and states the opposite of ("lower odds"
+    against "higher odds", "shrank" against "did not change", "randomised" against "level IV"):
+    the best-worded claim (a tie within `reversal_tie`), or the best of the study the sentence
+    names or speaks of, worded closely enough with the bonus for naming it."""
+    verified = [c for c in cands if c.verified and not c.conflicts]
+    named = (cited or set()) | (context or set())
+    mine = [c for c in verified if c.claim.get("source_doi") in named]
+    for pool, enough in ((mine, _named_reversal), ([] if cited else verified, _plain_reversal)):
+        if not pool:
+            continue
+        top = max(c.sim for c in pool)
+        hits = [c for c in pool if c.opposed and c.sim >= top - P.reversal_tie and enough(c)]
+        if hits:
+            return max(hits, key=lambda c: c.sim)
+    return None
+
+
+def _named_reversal(c: Candidate) -> bool:
+    return c.sim >= P.t_text and c.shared >= P.min_shared_reversal_named
+
+
+def _plain_reversal(c: Candidate) -> bool:
+    return c.wording >= P.t_contra and c.shared >= P.min_shared_figure
+
+
+def _opposite(c: Candidate) -> str:
+    return (
+        f"the sentence states the opposite finding: {c.claim['id']} says "
+        f"{_short(c.claim['statement'], 24)}"
+    )
+
+
 def _value_differs(c: Candidate) -> bool:
     """Does the claim's own value (or its p or interval) differ from the sentence's figure?"""
     return bool({"value", "p", "ci"} & set(c.comparison.conflicts()))
@@ -287,13 +335,8 @@ def _by_status(
         )
     if claim["status"] == "verified":
         # a reversed finding: only where the wording alone (no bonus for a cited source) matches
-        if best.wording >= P.t_text and opposed(directions(text), directions(claim["statement"])):
-            return (
-                "contradicted",
-                best,
-                f"the sentence states the opposite finding: {claim['id']} says "
-                f"{_short(claim['statement'], 24)}",
-            )
+        if best.wording >= P.t_text and best.opposed:
+            return "contradicted", best, _opposite(best)
         return "supported", best, f"agrees with verified claim {claim['id']}{fig}: {why}"
     if claim["status"] == "deprecated":
         return "unverified", best, f"{claim['id']} was withdrawn: {claim.get('deprecated_reason')}"
