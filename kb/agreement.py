@@ -92,6 +92,9 @@ def compatible(fig: Figure, claim: dict[str, Any], lexicon: Lexicon = NO_LEXICON
     return False
 
 
+NEARLY = 0.1  # "nearly", "almost": at most this share below the figure
+
+
 def tolerance(fig: Figure, target: float) -> float:
     tol = 0.5 * 10 ** (-fig.decimals)
     if fig.spelled and fig.kind == "percent":
@@ -138,6 +141,8 @@ def value_agrees(fig: Figure, claim: dict[str, Any]) -> bool:
     tol = tolerance(fig, ceiling)
     if fig.qualifier == "up to":
         return abs(ceiling - v) <= tol
+    if fig.qualifier == "nearly":  # "almost 600" is 582, never 651: a little below, at most
+        return v - max(tol, NEARLY * abs(v)) <= ceiling <= v + tol
     if fig.qualifier in ("more than", "at least"):
         return floor >= v - tol
     if fig.qualifier == "less than":

@@ -41,6 +41,7 @@ from .references import (
     citation_markers,
     parse_references,
     source_by_author,
+    source_years,
 )
 from .render import COLOURS, render_markdown, render_text
 from .sentences import Span, split_clauses, split_sentences
@@ -378,25 +379,53 @@ def _source_claims(
     claims: list[dict[str, Any]] = [best.claim]
     agreed = {id(f) for f in best.comparison.agreeing_figures}
     disagreeing: list[tuple[Figure, dict[str, Any]]] = []
+    compared = []
     for row in rows:
         if row is best.claim or row["status"] != "verified":
             continue
         if (row.get("source_update_status") or "") in SERIOUS_UPDATES:
             continue
-        comparison = compare_figures(figures, row, index.lexicon)
+        compared.append((row, compare_figures(figures, row, index.lexicon)))
+    # a figure that is one claim's own value is that claim's: "50 people" is the trial's n beside
+    # the dose its active arm of 24 took, and no conflict with the dose claim's n
+    owned = {
+        id(r.figure) for c in [best.comparison] + [c for _, c in compared]
+        for r in c.agreeing("value")
+    }  # fmt: skip
+    for row, comparison in compared:
         disagreeing += [
             (r.figure, row) for r in comparison.records
             if not r.agrees and r.role == "value" and r.figure.kind in SINGLE_VALUED_KINDS
         ]  # fmt: skip
         # "351 with knee pain and 50 without": a bare number that is the claim's own value agrees
         bare_value = row.get("value") is not None and row["value"] in bare
-        conflicts = set(comparison.conflicts()) - ({"value"} if bare_value else set())
+        conflicts = {
+            r.role for r in comparison.records
+            if not comparison.agreeing(r.role) and (r.role == "value" or id(r.figure) not in owned)
+        } - ({"value"} if bare_value else set())  # fmt: skip
         if conflicts or not (comparison.agreeing() or bare_value):
             continue  # only a claim the sentence's figures agree with (and never contradict) vouches
         claims.append(row)
         agreed |= {id(f) for f in comparison.agreeing_figures}
     disagreeing = [(f, c) for f, c in disagreeing if id(f) not in agreed]
     return claims, agreed, disagreeing
+
+
+def _study_years(index: ClaimIndex, doi: str | None) -> set[float]:
+    """The years a source carries (printed, online), as figures read them."""
+    if not doi:
+        return set()
+    row = next(index.db.query("select * from sources where doi = ?", [doi]), None)
+    return {float(y) for y in source_years(row)} if row else set()
+
+
+def _dates_the_study(index: ClaimIndex, after: str) -> bool:
+    """Does a year stand before the noun of a study ("the 2017 bone-turnover marker study", "a
+    2023 review")? Not a citation's year, nor a calendar date."""
+    words = re.match(r"(?:\s*[A-Za-z][\w-]*){1,4}", after)
+    return bool(words) and any(
+        index.lexicon.family(w) == "studies" for w in words.group().split()
+    )
 
 
 def _unchecked(
@@ -427,7 +456,15 @@ def _unchecked(
         compared = {id(r.figure) for r in best.comparison.records}
         roles_agreeing = {r.role for r in best.comparison.agreeing()}
     out = []
+    dated = _study_years(index, best.claim.get("source_doi")) if best is not None else set()
     for f in figures:
+        if f.kind == "year" and best is not None and f.value not in dated:
+            if _dates_the_study(index, span.text[f.end - span.start :]):
+                why = "the sentence dates the study otherwise than the source's year"
+                if dated:
+                    why = f"the sentence dates the study {f.text}; the source is from {min(dated)}"
+                out.append({"text": f.text, "start": f.start, "end": f.end, "why": why})
+            continue
         if f.kind == "year" or id(f) in agreed:
             continue
         # a figure compared in a role where another figure agrees (the exposure window beside the

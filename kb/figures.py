@@ -111,7 +111,8 @@ _RANGE_JOIN = re.compile(
 _BETWEEN_BEFORE = re.compile(r"\bbetween\s+$", re.IGNORECASE)
 _HEDGE_BEFORE = re.compile(
     r"\b(?P<h>up\s+to|as\s+many\s+as|as\s+much\s+as|as\s+high\s+as|about|around|roughly|"
-    r"approximately|approx\.|nearly|almost|some|more\s+than|over|greater\s+than|above|"
+    r"approximately|approx\.|nearly|almost|just\s+under|just\s+short\s+of|some|more\s+than|over|"
+    r"greater\s+than|above|"
     r"in\s+excess\s+of|at\s+least|less\s+than|fewer\s+than|under|below|at\s+most|no\s+more\s+than)"
     r"\s+(?:between\s+)?$",
     re.IGNORECASE,
@@ -135,7 +136,8 @@ _HEDGES = {
     "up to": "up to", "as many as": "up to", "as much as": "up to", "as high as": "up to",
     "at most": "up to", "no more than": "up to",
     "about": "about", "around": "about", "roughly": "about", "approximately": "about",
-    "approx.": "about", "nearly": "about", "almost": "about", "some": "about",
+    "approx.": "about", "some": "about",
+    "nearly": "nearly", "almost": "nearly", "just under": "nearly", "just short of": "nearly",
     "more than": "more than", "over": "more than", "greater than": "more than",
     "above": "more than", "in excess of": "more than", "at least": "at least",
     "less than": "less than", "fewer than": "less than", "under": "less than", "below": "less than",
@@ -159,7 +161,7 @@ class Figure:
     value: float | None = None
     low: float | None = None
     high: float | None = None
-    qualifier: str | None = None  # up to | about | more than | at least | less than
+    qualifier: str | None = None  # up to | about | nearly | more than | at least | less than
     decimals: int = 0
     spelled: bool = False  # written in words ("ten studies")
 

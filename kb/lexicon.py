@@ -88,13 +88,20 @@ class Lexicon:
         return {w: fam for fam, words in self.count_families.items() for w in (fam, *words)}
 
     @cached_property
+    def groups(self) -> tuple[tuple[str, ...], ...]:
+        """Words that read as one in matching: the synonym groups, and each compartment's words
+        under its name ("inner side" is medial)."""
+        named = tuple((name, *words) for name, words in self.compartments.items())
+        return self.synonyms + named
+
+    @cached_property
     def _synonym_re(self) -> re.Pattern | None:
-        words = [w for group in self.synonyms for w in group]
+        words = [w for group in self.groups for w in group]
         return _words_re(words) if words else None
 
     @cached_property
     def _canonical(self) -> dict[str, str]:
-        return {w: group[0] for group in self.synonyms for w in group}
+        return {w: group[0] for group in reversed(self.groups) for w in group}
 
     def normalise(self, text: str) -> str:
         """Each synonym replaced by one word naming its group (for matching only, never for
@@ -118,7 +125,7 @@ class Lexicon:
             self._canonical[re.sub(r"\s+", " ", m.group().lower())]
             for m in self._synonym_re.finditer(text)
         }
-        return " ".join(w for group in self.synonyms if group[0] in found for w in group)
+        return " ".join(w for group in self.groups if group[0] in found for w in group)
 
     def family(self, unit: str | None) -> str:
         """The family a count noun or a claim's unit counts in (its last word if not listed)."""

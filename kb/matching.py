@@ -207,7 +207,7 @@ class ClaimIndex:
         self.lexicon = lexicon_from_db(db)
         # a synonym group reads as one word, as common as its commonest member (a phrase at most
         # as common as its rarest word)
-        for group in self.lexicon.synonyms:
+        for group in self.lexicon.groups:
             word = tokens(self.lexicon.normalise(group[0]))
             docs = [min(self.df.get(t, 0) for t in tokens(m)) for m in group if tokens(m)]
             if word and docs:
@@ -229,20 +229,30 @@ class ClaimIndex:
 
     def by_figures(self, figures: list[Figure], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Claims whose value or n is a figure of the sentence (a count, a share, a measure): a
-        figure is as telling as a rare word. Bounded like the FTS prefilter."""
+        figure is as telling as a rare word. A hedged figure ("over 1,400", "almost 600") finds the
+        values its hedge allows, within HEDGE_REACH. Bounded like the FTS prefilter."""
         mine = [f for f in figures if f.kind in FIGURE_KINDS][:MAX_QUERY_WORDS]
         values = sorted({f.value for f in mine if f.value is not None})
         lows = sorted({f.low for f in mine if f.low is not None})
-        if not values and not lows:
+        hedged = [f for f in mine if f.value is not None and f.qualifier and not f.spelled]
+        ranges = sorted({_reach(f) for f in hedged})
+        if not values and not lows and not ranges:
             return []
         seen = {r["id"] for r in have}
         marks, low_marks = ", ".join("?" * len(values)), ", ".join("?" * len(lows))
-        sql = " union ".join(
-            [f"select {CLAIM_COLUMNS} from claims where value in ({marks})",
-             f"select {CLAIM_COLUMNS} from claims where n in ({marks})"] * bool(values)
-            + [f"select {CLAIM_COLUMNS} from claims where value_low in ({low_marks})"] * bool(lows)
-        ) + f" limit {MAX_CANDIDATES}"  # fmt: skip
-        params = values * 2 + lows
+        parts, params = [], []
+        if values:
+            parts += [f"select {CLAIM_COLUMNS} from claims where value in ({marks})",
+                      f"select {CLAIM_COLUMNS} from claims where n in ({marks})"]  # fmt: skip
+            params += values * 2
+        if lows:
+            parts.append(f"select {CLAIM_COLUMNS} from claims where value_low in ({low_marks})")
+            params += lows
+        for a, b in ranges:
+            parts += [f"select {CLAIM_COLUMNS} from claims where value between ? and ?",
+                      f"select {CLAIM_COLUMNS} from claims where n between ? and ?"]  # fmt: skip
+            params += [a, b, a, b]
+        sql = " union ".join(parts) + f" limit {MAX_CANDIDATES}"
         return [dict(r) for r in self.db.query(sql, params) if r["id"] not in seen]
 
     def cited_claims(self, dois: set[str], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -253,6 +263,21 @@ class ClaimIndex:
         marks = ", ".join("?" * len(dois))
         sql = f"select {CLAIM_COLUMNS} from claims where source_doi in ({marks}) limit {MAX_CITED_CLAIMS}"
         return [dict(r) for r in self.db.query(sql, sorted(dois)) if r["id"] not in seen]
+
+
+HEDGE_REACH = 0.25  # "over 1,400" looks for claims up to a quarter above it, "almost 600" below
+
+
+def _reach(f: Figure) -> tuple[float, float]:
+    """The values a hedged figure's lookup covers: "about 50" 45–55, "over 1,400" 1,400–1,750."""
+    v = abs(f.value or 0.0)
+    reach = 0.1 if f.qualifier == "about" else HEDGE_REACH  # as far as "about" agrees
+    lo, hi = f.value - reach * v, f.value + reach * v
+    if f.qualifier in ("more than", "at least"):
+        lo = f.value
+    elif f.qualifier in ("less than", "up to", "nearly"):
+        hi = f.value
+    return lo, hi
 
 
 def compartments_named(text: str, lexicon: Lexicon) -> set[str]:

@@ -242,7 +242,7 @@ def _surnames(authors: Any) -> list[str]:
     return names
 
 
-def _years(src: dict[str, Any]) -> set[int]:
+def source_years(src: dict[str, Any]) -> set[int]:
     out = {src["year"]} if src.get("year") else set()
     for key in ("published_online", "published_print"):
         if src.get(key):
@@ -262,7 +262,7 @@ def source_by_author(
         names = _surnames(row.get("authors"))
         if not names or surname.lower() not in names:
             continue
-        if year is not None and year not in _years(row):
+        if year is not None and year not in source_years(row):
             continue
         if names[0] == surname.lower():
             return dict(row)
@@ -345,7 +345,7 @@ def check_references(
             )  # fmt: skip
             continue
         problems = []
-        if ref.printed_year and _years(src) and ref.printed_year not in _years(src):
+        if ref.printed_year and source_years(src) and ref.printed_year not in source_years(src):
             problems.append(
                 {"field": "year", "article": str(ref.printed_year), "source": str(src["year"])}
             )

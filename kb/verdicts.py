@@ -150,10 +150,11 @@ def _decide(
                 return _by_status(
                     text, best, cited, "; ".join(describe(best.comparison, best.claim)[0])
                 )
+            # what the disputed claim's own source says instead (never another study's n)
             rivals = [
                 c for c in cands
-                if c.verified and c.conflicts
-                and (c.sim >= P.t_figure or (c.same_time and c.claim.get("source_doi") == source))
+                if c.verified and c.conflicts and c.claim.get("source_doi") == source
+                and (c.sim >= P.t_figure or c.same_time)
             ]  # fmt: skip
             if rivals:
                 rival = max(
