@@ -423,9 +423,7 @@ def _dates_the_study(index: ClaimIndex, after: str) -> bool:
     """Does a year stand before the noun of a study ("the 2017 bone-turnover marker study", "a
     2023 review")? Not a citation's year, nor a calendar date."""
     words = re.match(r"(?:\s*[A-Za-z][\w-]*){1,4}", after)
-    return bool(words) and any(
-        index.lexicon.family(w) == "studies" for w in words.group().split()
-    )
+    return bool(words) and any(index.lexicon.family(w) == "studies" for w in words.group().split())
 
 
 def _unchecked(
