@@ -8,6 +8,7 @@ our stamp on it: the one number that must stay at zero).
 
     python -m benchmarks.accuracy            # or: make accuracy
     python -m benchmarks.accuracy --misses   # list every expectation missed
+    python -m benchmarks.accuracy --corpus DIR   # also score drafts in DIR (the shared format)
 """
 
 from __future__ import annotations
@@ -111,24 +112,32 @@ def score_tuned(db: sqlite_utils.Database, check) -> list[Item]:
     return items
 
 
-def shared_drafts() -> list[tuple[str, Path, dict]]:
+def shared_drafts(corpus: Path = SHARED) -> list[tuple[str, Path, dict]]:
+    """(name, draft, expectations) for every `<name>-expected.json` in a corpus directory; the
+    draft is the file its `article` names, looked for beside the expectations."""
     out = []
-    for exp_path in sorted(SHARED.glob("*-expected.json")):
+    for exp_path in sorted(corpus.glob("*-expected.json")):
         expected = json.loads(exp_path.read_text(encoding="utf-8"))
-        draft = SHARED.parent.parent / expected["article"]
+        draft = exp_path.parent / Path(expected["article"]).name
         out.append((draft.name, draft, expected))
     return out
+
+
+def score_corpus(db: sqlite_utils.Database, corpus: Path) -> list[Item]:
+    from kb.factcheck import check_text
+
+    items = []
+    for name, path, expected in shared_drafts(corpus):
+        report = check_text(db, path.read_text(encoding="utf-8")).to_dict()
+        items += score_shared(report, expected, name)
+    return items
 
 
 def run(db: sqlite_utils.Database) -> tuple[list[Item], list[Item]]:
     """(shared items, tuned items)."""
     from kb.factcheck import check_text
 
-    shared = []
-    for name, path, expected in shared_drafts():
-        report = check_text(db, path.read_text(encoding="utf-8")).to_dict()
-        shared += score_shared(report, expected, name)
-    return shared, score_tuned(db, check_text)
+    return score_corpus(db, SHARED), score_tuned(db, check_text)
 
 
 def per_verdict(items: list[Item]) -> dict[str, tuple[float, float, int]]:
@@ -175,17 +184,29 @@ def build_db() -> sqlite_utils.Database:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--misses", action="store_true", help="list every expectation missed")
+    parser.add_argument(
+        "--corpus", type=Path, action="append", default=[], metavar="DIR",
+        help="also score the drafts in DIR (<name>-expected.json beside each draft)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    if not SHARED.exists():
-        print(f"the shared corpus is not at {SHARED}", file=sys.stderr)
-        return 2
-    shared, tuned = run(build_db())
+    for corpus in [SHARED, *args.corpus]:
+        if not corpus.is_dir():
+            print(f"no corpus at {corpus}", file=sys.stderr)
+            return 2
+    db = build_db()
+    shared, tuned = run(db)
     print(table(shared, "Shared corpus (drafts written without sight of the checker)"))
     print()
     print(table(tuned, "Tuned corpus (tests/fixtures/articles)"))
+    extra = []
+    for corpus in args.corpus:
+        items = score_corpus(db, corpus)
+        extra += items
+        print()
+        print(table(items, f"Corpus {corpus}"))
     if args.misses:
         print("\n## Misses")
-        for i in shared + tuned:
+        for i in shared + tuned + extra:
             if not i.good:
                 mark = "FALSE SUPPORTED " if i.false_supported else ""
                 print(f"{mark}{i.draft}: {i.what!r}: want {i.accept}, got {i.got or 'nothing'}")

@@ -60,12 +60,38 @@ _AFTER = re.compile(
     r"\b(?:a|the)\s+consequence\s+of\b|\bsecondary\s+to\b",
     re.IGNORECASE,
 )
+# a comparison: which way a quantity differs ("a larger angle" against "a smaller angle")
+_COMPARED = re.compile(
+    r"\b(?P<adj>larger|greater|bigger|higher|wider|steeper|increased|smaller|lower|narrower|"
+    r"flatter|reduced|decreased)\s+(?P<noun>[a-z][a-z-]{2,})\b",
+    re.IGNORECASE,
+)
+_MORE = {"larger", "greater", "bigger", "higher", "wider", "steeper", "increased"}
+_NOT_NOUNS = {
+    "than",
+    "and",
+    "or",
+    "the",
+    "in",
+    "of",
+    "at",
+    "on",
+    "for",
+    "with",
+    "among",
+    "risk",
+    "odds",
+    "chance",
+    "chances",
+    "likelihood",
+    "hazard",
+}  # fmt: skip  (odds: above)
 DIRECTIONS = ("effect", "no effect", "higher", "lower", "before", "after")
 
 
 def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
-    """The directions a text states: a subset of DIRECTIONS, plus "design:<name>" for each study
-    design of the lexicon the text names."""
+    """The directions a text states: a subset of DIRECTIONS, plus "more:<noun>"/"less:<noun>" for
+    each comparison ("a larger angle") and "design:<name>" for each study design of the lexicon."""
     out = set()
     none = bool(_NONE.search(text))
     if none:
@@ -81,6 +107,11 @@ def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
     before, after = bool(_BEFORE.search(text)), bool(_AFTER.search(text))
     if before != after:
         out.add("before" if before else "after")
+    for m in _COMPARED.finditer(text):
+        noun = m.group("noun").lower()
+        if noun not in _NOT_NOUNS:
+            way = "more" if m.group("adj").lower() in _MORE else "less"
+            out.add(f"{way}:{noun[:5]}")
     if lexicon is not None:
         out |= {f"design:{d}" for d in lexicon.designs_in(text)}
     return out
@@ -98,6 +129,12 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
                {d for d in claim if d.startswith("design:")})  # fmt: skip
     if all(designs) and not designs[0] & designs[1]:
         return True  # "randomised trials" where the claim says the studies were level IV
+    compared = [d for d in sentence if d.startswith(("more:", "less:"))]
+    if len(compared) == 1:  # one comparison only: "smaller lesions, less pain" says the same
+        way, noun = compared[0].split(":")
+        other = ("less:" if way == "more" else "more:") + noun
+        if other in claim and compared[0] not in claim:
+            return True
     return ("higher" in sentence and "lower" in claim) or (
         "lower" in sentence and "higher" in claim
     )

@@ -398,7 +398,12 @@ def _source_claims(
             if not r.agrees and r.role == "value" and r.figure.kind in SINGLE_VALUED_KINDS
         ]  # fmt: skip
         # "351 with knee pain and 50 without": a bare number that is the claim's own value agrees
-        bare_value = row.get("value") is not None and row["value"] in bare
+        # (a count only: a bare 0.81 beside "Dice" is not the R² another claim of the source gives)
+        bare_value = (
+            row.get("value") is not None
+            and row["value"] in bare
+            and index.lexicon.family(row.get("unit")) in index.lexicon.count_families
+        )
         conflicts = {
             r.role for r in comparison.records
             if not comparison.agreeing(r.role) and (r.role == "value" or id(r.figure) not in owned)

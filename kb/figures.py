@@ -22,9 +22,11 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 
 _WORD = "|".join(sorted([*_SMALL, *_TENS], key=len, reverse=True))
-_WORD_NUM = (
-    rf"(?:(?:{_WORD})(?:[-\s](?:{_WORD}))?|a(?=\s+(?:hundred|thousand)\b))"
-    rf"(?:\s+(?:hundred|thousand|million)(?:\s+(?:and\s+)?(?:{_WORD})(?:[-\s](?:{_WORD}))?)?)?"
+_DIGIT_WORD = "zero|nought|one|two|three|four|five|six|seven|eight|nine"
+_WORD_NUM = (  # "one thousand four hundred and twelve", "fourteen hundred", "three point two"
+    rf"(?:(?:{_WORD})(?:[-\s](?:{_WORD}))?|a(?=\s+(?:hundred|thousand|decade)\b))"
+    rf"(?:\s+(?:hundred|thousand|million)(?:\s+(?:and\s+)?(?:{_WORD})(?:[-\s](?:{_WORD}))?)?){{0,3}}"
+    rf"(?:\s+point(?:\s+(?:{_DIGIT_WORD})\b)+)?"
 )
 _DIGIT_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 NUMBER_RE = re.compile(
@@ -76,7 +78,9 @@ _COUNT_AFTER = re.compile(
 _NOUN_HEAD = re.compile(rf"\s+(?P<u>{_NOUN_ALT})\b", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b|percent\b)", re.IGNORECASE)
 _MULT_AFTER = re.compile(r"(?:\s*×|\s*x(?=\s|$|[.,;])|-?\s?fold\b|\s+times\b)", re.IGNORECASE)
-_DURATION_AFTER = re.compile(r"(?:\s+|-)(?P<u>years?|months?|weeks?|days?|yrs?)\b", re.IGNORECASE)
+_DURATION_AFTER = re.compile(
+    r"(?:\s+|-)(?P<u>years?|months?|weeks?|days?|yrs?|decades?)\b", re.IGNORECASE
+)
 _TIME_AFTER = re.compile(
     r"(?:\s+|-)(?P<u>minutes?|mins?|hours?|hrs?|seconds?|secs?)\b", re.IGNORECASE
 )
@@ -146,7 +150,14 @@ _HEDGES = {
 _MASK_RE = re.compile(r"https?://\S+|\b10\.\d{4,9}/\S+|\[\d+(?:\s*[,–\-]\s*\d+)*\]")
 _TIME_UNITS = {"minute": "minutes", "min": "minutes", "hour": "hours", "hr": "hours",
                "second": "seconds", "sec": "seconds"}  # fmt: skip
-_TO_MONTHS = {"year": 12.0, "yr": 12.0, "month": 1.0, "week": 12 / 52, "day": 12 / 365.25}
+_TO_MONTHS = {
+    "decade": 120.0,
+    "year": 12.0,
+    "yr": 12.0,
+    "month": 1.0,
+    "week": 12 / 52,
+    "day": 12 / 365.25,
+}
 
 
 @dataclass
@@ -185,9 +196,16 @@ def parse_number(text: str) -> tuple[float, int]:
         t = t.replace(",", "")
         decimals = len(t.split(".")[1]) if "." in t else 0
         return float(t), decimals
+    whole, _, fraction = t.partition(" point ")
+    if fraction:  # "three point two": digits after the point, one word each
+        digits = "".join(str(_SMALL.get(w, 0)) for w in fraction.split())
+        return parse_number(whole)[0] + float("0." + digits), len(digits)
     total, current = 0, 0
     for word in re.split(r"[\s\-]+", t):
         if word == "and":
+            continue
+        if word == "a":  # "a decade", "a hundred"
+            current += 1
             continue
         if word in _SMALL:
             current += _SMALL[word]
@@ -303,7 +321,9 @@ def extract_figures(text: str) -> list[Figure]:
             unit = u + ("/day" if m.group("per") else "")
         elif m := _SIZE_AFTER.match(masked, end):
             kind, unit = "measure", m.group("u").replace("3", "³").replace("2", "²")
-        elif (mb := _MEASURE_BEFORE.search(before)) and not spelled and _measure_named(mb):
+        elif (
+            (mb := _MEASURE_BEFORE.search(before)) and (not spelled or a_dec) and _measure_named(mb)
+        ):
             key = re.sub(r"\s+", " ", mb.group("m")).lower()
             key = "dice" if key.startswith("dice") else key
             kind, unit = "measure", _MEASURE_UNITS.get(key, key)

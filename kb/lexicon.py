@@ -64,7 +64,16 @@ class Lexicon:
     def back_reference(self) -> re.Pattern | None:
         """The phrases ("that trial", "the same researchers") by which a sentence means the study
         the sentence before it cited or was matched to (None when there are none)."""
-        return _words_re(self.back) if self.back else None
+        if not self.back:
+            return None
+        # "the same Japanese team", "that small Danish trial": up to two words before the noun
+        alts = []
+        for phrase in sorted(set(self.back), key=len, reverse=True):
+            *head, noun = phrase.split()
+            words = [re.escape(w) for w in head]
+            lead = r"\s+".join(words) + r"\s+(?:[\w-]+\s+){0,2}?" if words else ""
+            alts.append(lead + re.escape(noun))
+        return re.compile(rf"(?<![\w-])(?:{'|'.join(alts)})(?![\w-])", re.IGNORECASE)
 
     @cached_property
     def other_work(self) -> re.Pattern | None:
