@@ -40,8 +40,8 @@ from .references import (
     check_references,
     citation_markers,
     parse_references,
-    source_by_author,
     source_years,
+    sources_by_author,
 )
 from .render import COLOURS, render_markdown, render_text
 from .sentences import Span, split_clauses, split_sentences
@@ -138,9 +138,9 @@ def _cited_dois(
             unknown = True
     for m in mentions:
         # a wrong year is the reference check's business: the statement still names the work
-        src = source_by_author(db, m.surname, m.year) or source_by_author(db, m.surname, None)
-        if src:
-            dois.add(src["doi"])
+        found = sources_by_author(db, m.surname, m.year) or sources_by_author(db, m.surname, None)
+        if found:
+            dois |= {src["doi"] for src in found}
         else:
             unknown = True
     if unknown:

@@ -68,6 +68,7 @@ class Candidate:
     elsewhere: bool = False  # the claim concerns another compartment than the sentence names
     listed: bool = False  # the draft's reference list holds the claim's source
     opposed: bool = False  # the sentence states the opposite finding (no effect, lower odds, ...)
+    words: frozenset[str] = frozenset()  # the content words the sentence and the claim share
 
     @property
     def weight(self) -> float:
@@ -329,14 +330,17 @@ def rank(
             sim = min(100.0, sim + POLICY.cited_bonus)
         if sim < POLICY.min_sim:
             continue
-        shared = len(words & set(statement))
+        both = frozenset(words & set(statement))
+        shared = len(both)
         coverage = shared / len(words) if words else 0.0
         elsewhere = bool(named) and other_compartment(named, row.get("compartments"), lexicon)
         comparison = compare_figures(figures, row, lexicon)
         mine = bool(listed) and row.get("source_doi") in listed
         against = bool(stance) and opposed(stance, _claim_directions(lexicon, row["statement"]))
         out.append(
-            Candidate(row, sim, comparison, shared, coverage, wording, elsewhere, mine, against)
+            Candidate(
+                row, sim, comparison, shared, coverage, wording, elsewhere, mine, against, both
+            )
         )
     return sorted(out, key=lambda c: -c.sim)
 

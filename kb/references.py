@@ -33,8 +33,10 @@ _MARKER_RE = re.compile(r"\[(\d{1,3}(?:\s*[,–\-]\s*\d{1,3})*)\]")
 _NAME = r"[A-Z][A-Za-z'’\-]+(?:\s+(?:van|von|de|der|den|da|di|le|la)\s+[A-Z][A-Za-z'’\-]+)?"
 _MENTION_RE = re.compile(
     rf"\b(?P<name>{_NAME})(?:\s+(?:and|&)\s+{_NAME})?"
-    r"(?:\s+et\s+al\.?|\s+and\s+(?:colleagues|co-workers|coworkers)|(?=\s*\(\s*(?:19|20)\d{2}\s*\)))"
-    r"(?:,?\s*\(?(?P<year>(?:19|20)\d{2})\)?)?"
+    r"(?:\s+et\s+al\.?|\s+and\s+(?:colleagues|co-workers|coworkers)|(?=\s*\(\s*(?:19|20)\d{2}\s*\))|"
+    r"(?<![’'])[’']s\s+(?:research\s+)?(?:team|group|lab|laboratory|work|study|trial|review|paper|"
+    r"analysis|research|cohort)\b)"
+    r"(?:[’']?,?\s*\(?(?P<year>(?:19|20)\d{2})\)?)?"
 )
 _PAREN_MENTION_RE = re.compile(
     rf"\((?P<name>{_NAME})(?:\s+et\s+al\.?)?,?\s+(?P<year>(?:19|20)\d{{2}})\)"
@@ -250,24 +252,31 @@ def source_years(src: dict[str, Any]) -> set[int]:
     return out
 
 
-def source_by_author(
+def sources_by_author(
     db: sqlite_utils.Database, surname: str, year: int | None
-) -> dict[str, Any] | None:
-    """The source whose first author is `surname` (and whose year matches, if given)."""
+) -> list[dict[str, Any]]:
+    """The sources `surname` wrote (in `year`, if given): those they lead when there are any
+    ("Felson's work" is every paper Felson led), else those they co-wrote ("Arden's group")."""
     rows = db.query(
         "select * from sources where authors like :pat", {"pat": f"%{surname}%"}
     )  # the LIKE is a prefilter; the exact test is below
-    best = None
+    led, wrote = [], []
     for row in rows:
         names = _surnames(row.get("authors"))
         if not names or surname.lower() not in names:
             continue
         if year is not None and year not in source_years(row):
             continue
-        if names[0] == surname.lower():
-            return dict(row)
-        best = best or dict(row)
-    return best
+        (led if names[0] == surname.lower() else wrote).append(dict(row))
+    return led or wrote
+
+
+def source_by_author(
+    db: sqlite_utils.Database, surname: str, year: int | None
+) -> dict[str, Any] | None:
+    """The source whose first author is `surname` (and whose year matches, if given)."""
+    found = sources_by_author(db, surname, year)
+    return found[0] if found else None
 
 
 def _expand(title: str) -> str:

@@ -160,6 +160,8 @@ def _decide(
                 rival = max(
                     rivals, key=lambda c: c.sim + c.weight + P.same_time_bonus * c.same_time
                 )
+                if unseen := _unverified_fit(rival, same_place):
+                    return "unverified", unseen, _unseen(unseen)
                 return "contradicted", rival, _contradiction(rival, cands, best)
             return (
                 "unverified",
@@ -195,6 +197,11 @@ def _decide(
             conflicting,
             key=lambda c: (c.verified, c.sim + c.weight + P.same_time_bonus * c.same_time),
         )
+        unseen = _unverified_fit(best, same_place) if best.verified else None
+        if unseen is not None:
+            # the sentence reports a finding of the source that the KB holds unverified ("the
+            # stair-climbing item"): another figure of a verified analysis contradicts nothing
+            return "unverified", unseen, _unseen(unseen)
         if best.verified or best.claim["status"] == "disputed":
             return "contradicted", best, _contradiction(best, cands, None)
         return (
@@ -260,6 +267,32 @@ def _decide(
         figs = ", ".join(f.text for f in checkable)
         return "unsupported", None, f"no claim in the KB speaks to this ({figs})"
     return "unsupported", None, "no claim in the KB speaks to this"
+
+
+def _unverified_fit(best: Candidate, cands: list[Candidate]) -> Candidate | None:
+    """An unverified claim of the same source that fits the sentence at least as well as the
+    verified claim its figures contradict, and better in some way: it shares a word the verified
+    one does not ("stair-climbing"), or agrees where the verified one conflicts (the time point)."""
+    source = best.claim.get("source_doi")
+    conflicts = set(best.comparison.conflicts())
+    # words of the sentence that only an unverified claim of the source has
+    said = set().union(
+        *(c.words for c in cands if c.verified and c.claim.get("source_doi") == source)
+    )
+    fits = [
+        c for c in cands
+        if c.claim["status"] == "unverified" and c.claim.get("source_doi") == source
+        and not c.conflicts and c.wording >= best.wording - P.unverified_fit_margin
+        and (c.words - said or {r.role for r in c.comparison.agreeing()} & conflicts)
+    ]  # fmt: skip
+    return max(fits, key=lambda c: c.wording) if fits else None
+
+
+def _unseen(c: Candidate) -> str:
+    return (
+        f"the sentence seems to report {c.claim['id']}, which is not verified: "
+        f"{_first_sentence(c.claim.get('notes'))}"
+    )
 
 
 def _reversed(
