@@ -270,7 +270,7 @@ def _check_span(
     rows += index.cited_claims(set(found[:MAX_SOURCES_BY_FIGURE]) - (cited or set()), rows)
     cands = rank(
         span.text, figures, rows, index.common, index.weights, (cited or set()) | context,
-        deadline, index.lexicon, listed,
+        deadline, index.lexicon, listed, index.naming_words(cited or set()),
     )  # fmt: skip
     verdict, best, why = decide(span.text, figures, cands, cited, context)
     source = best.claim.get("source_doi") if best else None

@@ -112,6 +112,8 @@ def tokens(text: str) -> list[str]:
             lw = lw[:-1]
         if lw in STOPWORDS or (len(lw) < 3 and not w.isupper()):
             continue
+        if lw.endswith("eed") and len(lw) > 5:  # agreed ~ agreement, not "agre"
+            lw = lw[:-1]
         for suffix in ("ing", "ed"):  # only where a stem of four letters is left: not during, used
             if lw.endswith(suffix) and len(lw) - len(suffix) >= 4:
                 lw = lw[: -len(suffix)]
@@ -256,6 +258,15 @@ class ClaimIndex:
         sql = " union ".join(parts) + f" limit {MAX_CANDIDATES}"
         return [dict(r) for r in self.db.query(sql, params) if r["id"] not in seen]
 
+    def naming_words(self, dois: set[str]) -> frozenset[str]:
+        """The words that name these sources in a sentence: authors' surnames, journal, year."""
+        if not dois:
+            return frozenset()
+        marks = ", ".join("?" * len(dois))
+        sql = f"select authors, journal, year from sources where doi in ({marks})"
+        text = " ".join(str(v or "") for row in self.db.execute(sql, sorted(dois)) for v in row)
+        return frozenset(tokens(re.sub(r"[\[\]\"]", " ", text)))
+
     def cited_claims(self, dois: set[str], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The claims of the cited sources not already among `have`: the writer named the source."""
         if not dois:
@@ -311,14 +322,17 @@ def rank(
     deadline: float | None = None,
     lexicon: Lexicon = NO_LEXICON,
     listed: set[str] | None = None,
+    naming: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """Candidates scored by wording and compared on figures, best wording first. `listed`: the
-    DOIs of the draft's reference list (a tie-break between claims worded alike).
+    DOIs of the draft's reference list (a tie-break between claims worded alike); `naming`: the
+    words that name the cited works (authors, journal), which say nothing of the finding.
 
     `deadline` (a `time.monotonic()` value) is checked per candidate: CheckTookTooLong past it."""
     out = []
     said = tokens(lexicon.normalise(text))  # synonyms read as one word; figures from `figures`
     words = set(said) - common
+    content = words - naming  # what the sentence says of a finding, not whose it is
     named = compartments_named(text, lexicon)
     stance = directions(text, lexicon)
     for row in rows:
@@ -332,7 +346,7 @@ def rank(
             continue
         both = frozenset(words & set(statement))
         shared = len(both)
-        coverage = shared / len(words) if words else 0.0
+        coverage = len(content & both) / len(content) if content else 0.0
         elsewhere = bool(named) and other_compartment(named, row.get("compartments"), lexicon)
         comparison = compare_figures(figures, row, lexicon)
         mine = bool(listed) and row.get("source_doi") in listed

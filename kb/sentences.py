@@ -22,7 +22,7 @@ _ABBREVIATIONS = {
 _BOUNDARY_RE = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+(?=\s++[\"'“‘(\[]?[A-Z0-9])")
 _ABBREVIATION_TAIL = 24  # characters before a full stop that can hold an abbreviation or initial
 _LINE_MARKER_RE = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+•]\s+|\d+[.)/]\s+(?!\[))*")
-_CLAUSE_RE = re.compile(r";\s+|,\s+(?=(?:while|whereas|but)\s)")
+_CLAUSE_RE = re.compile(r";\s+|,\s+(?=(?:while|whereas|but|which)\s)")
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,8 @@ def split_sentences(text: str) -> list[Span]:
 
 
 def split_clauses(text: str, span: Span, min_words: int = 6) -> list[Span]:
-    """Split a sentence at `;` and `, while`/`, whereas`/`, but` when both sides are full clauses."""
+    """Split a sentence at `;` and `, while`/`, whereas`/`, but`/`, which` when both sides are full
+    clauses (a comment after ", which" is checked apart from the finding before it)."""
     # word starts, found once: counting the words on either side of a cut is then a bisection,
     # so a long sentence with many semicolons stays linear
     starts = [m.start() for m in re.finditer(r"\S+", span.text)]

@@ -263,6 +263,22 @@ def _decide(
                 "the rest was not checked",
             )
         return verdict, best, why
+    # "a study of 404 people": a sample size only one source has names that study, though what
+    # the sentence says it found was not checked
+    sized = [
+        c for c in same_place
+        if c.verified and c.claim.get("measure") == "sample_size" and c.comparison.value_agrees
+        and (not cited or c.claim.get("source_doi") in cited)
+    ]  # fmt: skip
+    if len({c.claim.get("source_doi") for c in sized}) == 1:
+        c = max(sized, key=lambda c: c.sim)
+        said = ", ".join(r.figure.text for r in c.comparison.agreeing("value"))
+        return (
+            "unverified",
+            c,
+            f"{said} is the size of the study in {c.claim['id']} ({c.claim.get('figure')}), but "
+            "what the sentence says that study found was not checked",
+        )
     if checkable:
         figs = ", ".join(f.text for f in checkable)
         return "unsupported", None, f"no claim in the KB speaks to this ({figs})"
