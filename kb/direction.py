@@ -18,7 +18,8 @@ from .lexicon import Lexicon
 # "no effect": the finding is the absence of a difference or an association
 _NONE = re.compile(
     r"\b(?:no|not\s+any|without\s+(?:a|any))\s+(?:\w+\s+){0,2}?(?:association|effect|difference|"
-    r"change|link|relationship|correlation|benefit|impact)s?\b|"
+    r"change|link|relationship|relation|correlation|benefit|impact|prediction|influence|"
+    r"improvement|reduction)s?\b|"
     r"\bnot\s+(?:\w+\s+)?(?:associated|linked|related|correlated|tied|connected)\b|"
     r"\b(?:did|does|do|was|were)\s*n[o']t\s+(?:\w+\s+)?(?:change|reduce|shrink|alter|affect|"
     r"improve|increase|decrease|differ|predict|significant)\w*|"
@@ -87,6 +88,7 @@ _NOT_NOUNS = {
     "hazard",
 }  # fmt: skip  (odds: above)
 DIRECTIONS = ("effect", "no effect", "higher", "lower", "before", "after")
+FINDING_DIRECTIONS = frozenset(DIRECTIONS)  # what a finding states, beside comparisons and designs
 
 
 def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:

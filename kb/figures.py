@@ -113,6 +113,8 @@ _RANGE_JOIN = re.compile(
     r"\s*(?:%|per\s?cent)?(?:\s*[–—]\s*|-(?=\s*\d)|-?\s+to\s+|\s+and\s+)", re.IGNORECASE
 )
 _BETWEEN_BEFORE = re.compile(r"\bbetween\s+$", re.IGNORECASE)
+# a share after "by" is how much something changed ("reduced by 20%"), never how common it is
+_CHANGE_BEFORE = re.compile(r"\bby\s+$", re.IGNORECASE)
 _HEDGE_BEFORE = re.compile(
     r"\b(?P<h>up\s+to|as\s+many\s+as|as\s+much\s+as|as\s+high\s+as|about|around|roughly|"
     r"approximately|approx\.|nearly|almost|just\s+under|just\s+short\s+of|some|more\s+than|over|"
@@ -147,7 +149,12 @@ _HEDGES = {
     "less than": "less than", "fewer than": "less than", "under": "less than", "below": "less than",
 }  # fmt: skip
 # Spans that hold digits but no figures: URLs, DOIs, citation markers.
-_MASK_RE = re.compile(r"https?://\S+|\b10\.\d{4,9}/\S+|\[\d+(?:\s*[,–\-]\s*\d+)*\]")
+# A citation marker: "[3]", "[2, 4]", "[1–3]", "(ref 3)", "(refs 2, 4)", "(reference 3)".
+CITATION_MARKER = (
+    r"\[(?P<n>\d{1,3}(?:\s*[,–\-]\s*\d{1,3})*)\]|"
+    r"\((?:refs?\.?|references?)\s*(?P<r>\d{1,3}(?:\s*(?:[,–\-]|and)\s*\d{1,3})*)\)"
+)
+_MASK_RE = re.compile(rf"https?://\S+|\b10\.\d{{4,9}}/\S+|{CITATION_MARKER}", re.IGNORECASE)
 _TIME_UNITS = {"minute": "minutes", "min": "minutes", "hour": "hours", "hr": "hours",
                "second": "seconds", "sec": "seconds"}  # fmt: skip
 _TO_MONTHS = {
@@ -408,6 +415,9 @@ def extract_figures(text: str) -> list[Figure]:
             Figure(text[start : rm.end()], start, rm.end(), "percent", "%", 100 * a_val / b_val,
                    qualifier=qualifier or "about", spelled=True)
         )  # fmt: skip
+    for f in figures:
+        if f.kind == "percent" and _CHANGE_BEFORE.search(masked[max(0, f.start - 12) : f.start]):
+            f.unit = "% change"  # "lowers your chance by about a third": a change, not a share
     figures.sort(key=lambda f: f.start)
     return figures
 

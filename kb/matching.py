@@ -20,7 +20,7 @@ import sqlite_utils
 from rapidfuzz import fuzz, utils
 
 from .agreement import NO_LEXICON, Comparison, compare_figures
-from .direction import directions, opposed
+from .direction import FINDING_DIRECTIONS, directions, opposed
 from .figures import Figure
 from .lexicon import Lexicon, lexicon_from_db
 from .references import SERIOUS_UPDATES
@@ -69,6 +69,7 @@ class Candidate:
     listed: bool = False  # the draft's reference list holds the claim's source
     opposed: bool = False  # the sentence states the opposite finding (no effect, lower odds, ...)
     words: frozenset[str] = frozenset()  # the content words the sentence and the claim share
+    directed: bool = False  # the claim states which way its finding points (an effect, higher...)
 
     @property
     def weight(self) -> float:
@@ -237,7 +238,10 @@ class ClaimIndex:
         mine = [f for f in figures if f.kind in FIGURE_KINDS][:MAX_QUERY_WORDS]
         values = sorted({f.value for f in mine if f.value is not None})
         lows = sorted({f.low for f in mine if f.low is not None})
-        hedged = [f for f in mine if f.value is not None and f.qualifier and not f.spelled]
+        hedged = [
+            f for f in mine
+            if f.value is not None and f.qualifier and not (f.spelled and f.kind == "percent")
+        ]  # fmt: skip
         ranges = sorted({_reach(f) for f in hedged})
         if not values and not lows and not ranges:
             return []
@@ -350,12 +354,12 @@ def rank(
         elsewhere = bool(named) and other_compartment(named, row.get("compartments"), lexicon)
         comparison = compare_figures(figures, row, lexicon)
         mine = bool(listed) and row.get("source_doi") in listed
-        against = bool(stance) and opposed(stance, _claim_directions(lexicon, row["statement"]))
+        theirs = _claim_directions(lexicon, row["statement"])
+        against = bool(stance) and opposed(stance, theirs)
         out.append(
-            Candidate(
-                row, sim, comparison, shared, coverage, wording, elsewhere, mine, against, both
-            )
-        )
+            Candidate(row, sim, comparison, shared, coverage, wording, elsewhere, mine, against,
+                      both, bool(theirs & FINDING_DIRECTIONS))
+        )  # fmt: skip
     return sorted(out, key=lambda c: -c.sim)
 
 

@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, utils
 
 from .build import SERIOUS_UPDATES
 from .doi import DOI_IN_TEXT_RE, InvalidDOI, normalize_doi
+from .figures import CITATION_MARKER
 
 _REF_LINE_RE = re.compile(
     r"^\s*(?:[-*+•]\s+)?(?:(?P<num>\d{1,3})[.)]\s+)?(?:\[(?P<br>\d{1,3})\]\s*)?(?P<body>\S.*)$"
@@ -29,7 +30,7 @@ _YEAR_RE = re.compile(r"\b(19\d{2}|20\d{2})\b")
 _AUTHORS_SEG_RE = re.compile(
     r"^(?:[A-Z][\w'’\-]+(?:\s+[A-Z][\w'’\-]+)*\s+[A-Z]{1,3}(?:,\s*|\s*$))+(?:et\s+al)?$"
 )
-_MARKER_RE = re.compile(r"\[(\d{1,3}(?:\s*[,–\-]\s*\d{1,3})*)\]")
+_MARKER_RE = re.compile(CITATION_MARKER, re.IGNORECASE)
 _NAME = r"[A-Z][A-Za-z'’\-]+(?:\s+(?:van|von|de|der|den|da|di|le|la)\s+[A-Z][A-Za-z'’\-]+)?"
 _MENTION_RE = re.compile(
     rf"\b(?P<name>{_NAME})(?:\s+(?:and|&)\s+{_NAME})?"
@@ -200,10 +201,10 @@ def parse_references(text: str) -> list[Reference]:
 
 
 def citation_markers(text: str) -> list[int]:
-    """Reference numbers cited by `[3]`, `[2, 4]`, `[1–3]` markers in text."""
+    """Reference numbers cited by `[3]`, `[2, 4]`, `[1–3]`, `(ref 3)` markers in text."""
     numbers: list[int] = []
     for m in _MARKER_RE.finditer(text):
-        for part in m.group(1).split(","):
+        for part in re.split(r",|\band\b", m.group("n") or m.group("r")):
             bits = re.split(r"\s*[–\-]\s*", part.strip())
             if len(bits) == 2 and bits[0].isdigit() and bits[1].isdigit():
                 lo, hi = int(bits[0]), int(bits[1])

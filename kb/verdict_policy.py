@@ -32,6 +32,7 @@ class Policy:
         2  # ...and, for the study the sentence names, shares these words
     )
     unverified_fit_margin: float = 5  # an unverified claim this close, and more specific, explains
+    min_finding_words: int = 2  # a finding beside a study's size shares this many words with it
     same_time_bonus: float = 10  # ranking bonus for a rival claim at the sentence's time point
     # -- figure weights in ranking: the claim's own value counts most
     w_value: float = 15.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from .agreement import describe
+from .direction import FINDING_DIRECTIONS, directions
 from .figures import Figure, is_checkable
 from .matching import Candidate
 from .verdict_policy import POLICY as P
@@ -40,6 +41,10 @@ def decide(
     `cited`: the works the sentence cites (or points back to); `context`: the work another clause
     of the same sentence was matched to, which the statement likely speaks of but does not cite."""
     verdict, best, why = _decide(text, figures, cands, cited, context)
+    if verdict == "supported" and best is not None and not best.directed:
+        # "a two-year trial in 50 people found that vitamin D shrank lesions": the figures agree
+        # with how the study was run, and what it found must agree too
+        verdict, best, why = _finding(text, best, cands, why)
     if verdict == "supported" and best is not None and _secondary_only(best):
         # "(p = 0.01)" beside another finding: the finding's own figure must agree, not its p
         said = ", ".join(r.figure.text for r in best.comparison.agreeing())
@@ -51,6 +56,35 @@ def decide(
             "finding it reports is not checked",
         )
     return verdict, best, why
+
+
+def _finding(
+    text: str, best: Candidate, cands: list[Candidate], why: str
+) -> tuple[str, Candidate, str]:
+    """A sentence supported by a claim that states no finding (a sample size, a dose, a
+    duration) while the sentence states one (an effect, higher odds, before): the finding must be
+    one the same source reports, worded closely, and not reversed."""
+    if not directions(text) & FINDING_DIRECTIONS:
+        return "supported", best, why
+    # the studies the sentence's figures fit ("600 people": two studies of the same 600)
+    sources = {best.claim.get("source_doi")} | {
+        c.claim.get("source_doi") for c in cands if c.verified and c.comparison.value_agrees
+    }
+    findings = [
+        c for c in cands
+        if c.verified and c.directed and c.claim.get("source_doi") in sources and not c.conflicts
+        and c.sim >= P.t_figure and c.shared >= P.min_finding_words
+    ]  # fmt: skip
+    if not findings:
+        return (
+            "unverified",
+            best,
+            f"{why}; but what the sentence says the study found is not among its checked findings",
+        )
+    top = max(findings, key=lambda c: c.wording)
+    if top.opposed:
+        return "contradicted", top, _opposite(top)
+    return "supported", best, why
 
 
 def _secondary_only(c: Candidate) -> bool:
@@ -141,9 +175,11 @@ def _decide(
         source = best.claim.get("source_doi")
         if best.claim["status"] == "disputed":
             # the same figure, verified for another analysis of the same source: that one holds
+            # (any such claim: "over 1,400 knees" is the cross-sectional sample, whatever words)
             holds = [
-                c for c in agreeing
-                if c.verified and c.comparison.value_agrees and c.claim.get("source_doi") == source
+                c for c in same_place
+                if c.verified and c.comparison.value_agrees and not c.conflicts
+                and c.claim.get("source_doi") == source
             ]  # fmt: skip
             if holds:
                 best = max(holds, key=lambda c: c.sim + c.weight)
