@@ -71,7 +71,7 @@ def compatible(fig: Figure, claim: dict[str, Any], lexicon: Lexicon = NO_LEXICON
     if fig.kind == "percent":  # a share, or a change in per cent ("fell by 70%")
         if fig.unit == "% change":
             stated = _stated(claim.get("statement") or "")[0]
-            return unit == "%" and any(f.unit == "% change" for f in stated)
+            return unit.startswith("%") and any(f.unit == "% change" for f in stated)
         return unit == "%"
     if fig.kind == "multiplier":
         return measure in ("ratio", "odds_ratio", "hazard_ratio", "relative_risk") or unit in (

@@ -115,6 +115,9 @@ _RANGE_JOIN = re.compile(
 _BETWEEN_BEFORE = re.compile(r"\bbetween\s+$", re.IGNORECASE)
 # a share after "by" is how much something changed ("reduced by 20%"), never how common it is
 _CHANGE_BEFORE = re.compile(r"\bby\s+$", re.IGNORECASE)
+_CHANGE_AFTER = re.compile(
+    r"\s+(?:more|less|fewer|higher|lower|greater|smaller|bigger|larger)\b", re.IGNORECASE
+)
 _HEDGE_BEFORE = re.compile(
     r"\b(?P<h>up\s+to|as\s+many\s+as|as\s+much\s+as|as\s+high\s+as|about|around|roughly|"
     r"approximately|approx\.|nearly|almost|just\s+under|just\s+short\s+of|some|more\s+than|over|"
@@ -154,7 +157,13 @@ CITATION_MARKER = (
     r"\[(?P<n>\d{1,3}(?:\s*[,–\-]\s*\d{1,3})*)\]|"
     r"\((?:refs?\.?|references?)\s*(?P<r>\d{1,3}(?:\s*(?:[,–\-]|and)\s*\d{1,3})*)\)"
 )
-_MASK_RE = re.compile(rf"https?://\S+|\b10\.\d{{4,9}}/\S+|{CITATION_MARKER}", re.IGNORECASE)
+# "each one-point higher score", "per 1-unit rise": the unit an effect is counted in, not a figure
+_PER_UNIT = (
+    r"\b(?:each|every|per|a)\s+(?:one|1)[-\s](?:point|unit|grade|step|sd|standard\s+deviation)\b"
+)
+_MASK_RE = re.compile(
+    rf"https?://\S+|\b10\.\d{{4,9}}/\S+|{CITATION_MARKER}|{_PER_UNIT}", re.IGNORECASE
+)
 _TIME_UNITS = {"minute": "minutes", "min": "minutes", "hour": "hours", "hr": "hours",
                "second": "seconds", "sec": "seconds"}  # fmt: skip
 _TO_MONTHS = {
@@ -415,9 +424,14 @@ def extract_figures(text: str) -> list[Figure]:
             Figure(text[start : rm.end()], start, rm.end(), "percent", "%", 100 * a_val / b_val,
                    qualifier=qualifier or "about", spelled=True)
         )  # fmt: skip
-    for f in figures:
-        if f.kind == "percent" and _CHANGE_BEFORE.search(masked[max(0, f.start - 12) : f.start]):
-            f.unit = "% change"  # "lowers your chance by about a third": a change, not a share
+    for (
+        f
+    ) in figures:  # "lowers your chance by a third", "1.1% more cartilage": a change, not a share
+        if f.kind == "percent" and (
+            _CHANGE_BEFORE.search(masked[max(0, f.start - 12) : f.start])
+            or _CHANGE_AFTER.match(masked, f.end)
+        ):
+            f.unit = "% change"
     figures.sort(key=lambda f: f.start)
     return figures
 

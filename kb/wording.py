@@ -14,7 +14,7 @@ from typing import Any
 
 CLAIM_ID_RE = re.compile(r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b")
 DOI_RE = re.compile(r"\b10\.\d{4,9}/[^\s,;)]+")
-_KB_RE = re.compile(r"\b(?:in|from) the KB\b")
+_KB_RE = re.compile(r"\b(?:the )?KB\b")  # "the KB does not hold", "in the KB": our evidence
 _STATEMENT_WORDS = 10  # of an unsourced claim's statement, when it names the claim
 
 
@@ -63,4 +63,4 @@ def plain_explanations(conn: sqlite3.Connection, statements: list[Any]) -> None:
 
     for s in statements:
         text = CLAIM_ID_RE.sub(claim, DOI_RE.sub(doi, s.explanation))
-        s.explanation = _KB_RE.sub("in our evidence", text).replace("KB", "our evidence")
+        s.explanation = _KB_RE.sub("our evidence", text)

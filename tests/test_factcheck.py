@@ -338,14 +338,16 @@ def test_support_on_wording_never_goes_to_a_cited_work_worded_less_closely(db) -
 def test_explanations_name_studies_not_claim_ids(kb_db: Path) -> None:
     """A writer reads citations and statements, never our claim ids or 'KB' (a study known only
     by its DOI is named by it)."""
-    text = SEED.read_text()
     db = sqlite_utils.Database(kb_db)
     ids = {r["id"] for r in db.query("select id from claims")}
-    report = check_text(db, text)
-    for s in report.statements:
-        words = set(re.findall(r"[a-z0-9][a-z0-9-]+", s.explanation))
-        assert not words & ids, s.explanation
-        assert "KB" not in s.explanation, s.explanation
+    articles = Path(__file__).parent / "fixtures" / "articles"
+    drafts = [SEED, *sorted(p for p in articles.glob("*.*") if p.suffix in (".md", ".txt"))]
+    for draft in drafts:
+        for s in check_text(db, draft.read_text(encoding="utf-8")).statements:
+            words = set(re.findall(r"[a-z0-9][a-z0-9-]+", s.explanation))
+            assert not words & ids, s.explanation
+            assert "KB" not in s.explanation, s.explanation
+            assert not re.search(r"\b(?:the|a|an) our\b", s.explanation), s.explanation
 
 
 def test_a_sample_size_or_a_named_scale_score_without_a_noun_is_a_figure(db) -> None:
@@ -423,3 +425,21 @@ def test_support_on_wording_needs_the_claims_outcome(db) -> None:
         "A shrinking medial lesion volume was linked with joint-space narrowing getting worse."
     )
     assert jsn[0] == "supported", jsn
+
+
+def test_explanations_say_our_evidence_in_plain_grammar(db) -> None:
+    """Every way an explanation names the knowledge base reads as English: "our evidence does not
+    hold", never "the our evidence"."""
+    from kb.factcheck import Statement
+    from kb.wording import plain_explanations
+
+    said = ["related claim, but the KB does not hold the figure 9", "is unverified in the KB",
+            "the sentence cites a work the KB cannot resolve", "no claim in the KB speaks to this"]  # fmt: skip
+    statements = [Statement("x", 0, 1, [], "unverified", explanation=e) for e in said]
+    plain_explanations(db.conn, statements)
+    assert [s.explanation for s in statements] == [
+        "related claim, but our evidence does not hold the figure 9",
+        "is unverified in our evidence",
+        "the sentence cites a work our evidence cannot resolve",
+        "no claim in our evidence speaks to this",
+    ]
