@@ -102,8 +102,9 @@ _OF_WHOM_BEFORE = re.compile(r"\bof\s+(?:whom|them)[\s,]+$", re.IGNORECASE)
 _N_BEFORE = re.compile(r"(?<![A-Za-z])[nN]\s*[=:]\s*$")  # "n = 90": a sample size
 _SAMPLE_BEFORE = re.compile(r"\bsample(?:\s+size)?\s+of\s+$", re.IGNORECASE)  # "a sample of 600"
 # a named scale's score: "a mean MINORS score of 9", "quality (MINORS) score was 19"
-_SCORE_BEFORE = re.compile(
-    r"\b\(?(?P<scale>[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\)?\s+scores?\s+(?:was|of|=|:)\s*$"
+_SCORE_BEFORE = re.compile(  # ... and "a mean MINORS quality score of 9": a word may stand between
+    r"\b\(?(?P<scale>[A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\)?\s+(?:[a-z]+\s+)?scores?\s+"
+    r"(?:was|of|=|:)\s*$"
 )
 _CI_BEFORE = re.compile(
     r"(?:\bCI|confidence\s+interval|credible\s+interval)\s*[:,]?\s*(?:of\s+|from\s+)?$",
@@ -128,7 +129,8 @@ _HEDGE_BEFORE = re.compile(
 )
 _MEASURE_BEFORE = re.compile(
     r"(?<![A-Za-z0-9])(?P<m>Dice(?:\s+(?:coefficient|score|similarity))?|R²|R\^?2|r²|R-?\s?squared|adjusted\s+OR|OR|odds\s+ratio|"
-    r"HR|hazard\s+ratio|RR|relative\s+risk|(?:(?:regression|beta|β)\s+)?coefficient|β|beta|B|p|P)"
+    r"HR|hazard\s+ratio|RR|relative\s+risk|(?:(?:regression|beta|β)\s+)?coefficient|β|beta|B|p|P|"
+    r"(?:adjusted\s+)?odds\s+of\s+[\w\s-]{1,30}?\s+(?:were|was))"
     r"(?:\s+(?:of|was|=|:)|\s*[=:<>≤≥])?\s*(?P<cmp>[<>≤≥])?\s*$"
 )
 _MEASURE_UNITS = {
@@ -342,6 +344,7 @@ def extract_figures(text: str) -> list[Figure]:
         ):
             key = re.sub(r"\s+", " ", mb.group("m")).lower()
             key = "dice" if key.startswith("dice") else key
+            key = "odds ratio" if re.match(r"(?:adjusted )?odds of ", key) else key
             kind, unit = "measure", _MEASURE_UNITS.get(key, key)
             start = start - len(before) + mb.start()
             cmp = mb.group("cmp")

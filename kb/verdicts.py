@@ -308,6 +308,8 @@ def _decide(
     ]  # fmt: skip
     if len({c.claim.get("source_doi") for c in sized}) == 1:
         c = max(sized, key=lambda c: c.sim)
+        if c.conflicts:  # "582 knees over three years": that sample was followed for 24 months
+            return "contradicted", c, _contradiction(c, cands, None)
         said = ", ".join(r.figure.text for r in c.comparison.agreeing("value"))
         return (
             "unverified",
