@@ -299,7 +299,17 @@ def _check_span(
     )  # fmt: skip
     if not is_statement:
         return None, numbers, mentions
-    if (
+    other = _sized_elsewhere(index, unchecked, figures, cited) if cites and cited else None
+    sized_row: dict[str, Any] | None = None  # the other study whose sample the sentence credits
+    if verdict in ("supported", "unverified") and other is not None:
+        # "Perry et al. (2019) followed 582 knees": 582 knees is another study's sample
+        f, sized_row = other
+        verdict, best = "misattributed", None
+        why = (
+            f"{f.text} is the size of the study in {sized_row['id']} ({sized_row.get('figure')}), "
+            f"which comes from {sized_row['source_doi']}, not from the work cited here"
+        )
+    elif (
         verdict in ("supported", "unverified")
         and best is not None
         and best.verified
@@ -325,7 +335,7 @@ def _check_span(
         if off:
             why = off if verdict == "supported" else f"{off}; and {why}"
             verdict = "unverified"
-    claim = best.claim if best else None
+    claim = best.claim if best else sized_row
     stmt = Statement(
         span.text, span.start, span.end, figures, verdict,
         claim["id"] if claim else None, claim.get("source_doi") if claim else None, why, claim,
@@ -414,6 +424,29 @@ def _source_claims(
         agreed |= {id(f) for f in comparison.agreeing_figures}
     disagreeing = [(f, c) for f, c in disagreeing if id(f) not in agreed]
     return claims, agreed, disagreeing
+
+
+def _sized_elsewhere(
+    index: ClaimIndex,
+    unchecked: list[dict[str, Any]],
+    figures: list[Figure],
+    cited: set[str],
+) -> tuple[Figure, dict[str, Any]] | None:
+    """An unchecked count of the sentence that is the sample size of one other study, and of no
+    work the sentence cites: the sentence credits that study's sample to the cited work."""
+    loose = {u["start"] for u in unchecked}
+    for f in figures:
+        if f.kind != "count" or f.start not in loose:
+            continue
+        rows = [
+            r for r in index.by_figures([f], [])
+            if r.get("measure") == "sample_size" and r["status"] == "verified"
+            and compare_figures([f], r, index.lexicon).value_agrees
+        ]  # fmt: skip
+        sources = {r.get("source_doi") for r in rows}
+        if len(sources) == 1 and not sources & cited:
+            return f, rows[0]
+    return None
 
 
 def _study_years(index: ClaimIndex, doi: str | None) -> set[float]:
