@@ -427,9 +427,9 @@ def extract_figures(text: str) -> list[Figure]:
             Figure(text[start : rm.end()], start, rm.end(), "percent", "%", 100 * a_val / b_val,
                    qualifier=qualifier or "about", spelled=True)
         )  # fmt: skip
-    for (
-        f
-    ) in figures:  # "lowers your chance by a third", "1.1% more cartilage": a change, not a share
+    figures += _listed_measures(masked, text, figures)
+    # "lowers your chance by a third", "1.1% more cartilage": a change, not a share
+    for f in figures:
         if f.kind == "percent" and (
             _CHANGE_BEFORE.search(masked[max(0, f.start - 12) : f.start])
             or _CHANGE_AFTER.match(masked, f.end)
@@ -437,6 +437,29 @@ def extract_figures(text: str) -> list[Figure]:
             f.unit = "% change"
     figures.sort(key=lambda f: f.start)
     return figures
+
+
+_LISTED_AFTER = re.compile(
+    r"(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s+or\s+)(?P<n>-?\d+(?:\.\d+)?)(?![\d.,]*\d)"
+    r"(?=\s*(?:[,.;:)\]\[]|$|(?:respectively|for|in|among|at|with|and|or|vs|versus)\b))"
+)
+
+
+def _listed_measures(masked: str, text: str, figures: list[Figure]) -> list[Figure]:
+    """The bare numbers listed after a measure ("R² = 0.95 and 0.81 respectively", "B = 0.08,
+    0.11 and 0.10"): each is a figure of the same measure."""
+    out: list[Figure] = []
+    taken = [(f.start, f.end) for f in figures]
+    for f in [f for f in figures if f.kind == "measure" and f.unit != "p_value"]:
+        end = f.end
+        while m := _LISTED_AFTER.match(masked, end):
+            a, b = m.start("n"), m.end("n")
+            if any(x <= a < y for x, y in taken):
+                break
+            value, decimals = parse_number(m.group("n"))
+            out.append(Figure(text[a:b], a, b, f.kind, f.unit, value, decimals=decimals))
+            end = b
+    return out
 
 
 def is_checkable(fig: Figure) -> bool:
