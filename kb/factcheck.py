@@ -293,7 +293,7 @@ def _check_span(
                 f"the wording is near {best.claim['id']}, but that finding is not about "
                 f"{', '.join(sorted(missing))}: check which finding the sentence reports"
             )
-    unchecked, disagreeing = _unchecked(index, span, figures, best, cands)
+    unchecked, disagreeing, vouching = _unchecked(index, span, figures, best, cands)
     is_statement = (
         best is not None or any(is_checkable(f) for f in figures) or cites or bool(unchecked)
     )  # fmt: skip
@@ -330,8 +330,14 @@ def _check_span(
         said = ", ".join(u["text"] for u in unchecked)
         why = f"not every figure could be checked ({said}); the rest: {why}"
     if verdict in ("supported", "unverified") and best is not None:
-        # the figure agrees, but the sentence words it as something the source did not give
+        # the figure agrees, but the sentence words it as something the source did not give (for
+        # the claim it rests on, or any other claim of the source that vouches for a figure)
         off = mismatch(span.text, best.comparison, best.claim, index.lexicon, db, span.start)
+        for row in vouching:
+            if off:
+                break
+            theirs = compare_figures(figures, row, index.lexicon)
+            off = mismatch(span.text, theirs, row, index.lexicon, db, span.start)
         if off:
             why = off if verdict == "supported" else f"{off}; and {why}"
             verdict = "unverified"
@@ -470,9 +476,10 @@ def _unchecked(
     figures: list[Figure],
     best: Candidate | None,
     cands: list[Candidate],
-) -> tuple[list[dict[str, Any]], list[tuple[Figure, dict[str, Any]]]]:
+) -> tuple[list[dict[str, Any]], list[tuple[Figure, dict[str, Any]]], list[dict[str, Any]]]:
     """Number-like expressions not read, or read but agreeing with no verified claim of the source
-    the sentence rests on; and the figures that disagree with that source's own value."""
+    the sentence rests on; the figures that disagree with that source's own value; and the other
+    claims of that source that vouch for a figure of the sentence."""
     agreed: set[int] = set()
     compared: set[int] = set()
     claims: list[dict[str, Any]] = []
@@ -534,4 +541,4 @@ def _unchecked(
         if any(a <= start < b for a, b in read) or any(number_stated(n.text, c) for c in claims):
             continue
         out.append({"text": n.text, "start": start, "end": end, "why": "not read as a figure"})
-    return sorted(out, key=lambda u: u["start"]), disagreeing
+    return sorted(out, key=lambda u: u["start"]), disagreeing, claims[1:]
