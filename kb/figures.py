@@ -428,6 +428,16 @@ def extract_figures(text: str) -> list[Figure]:
                    qualifier=qualifier or "about", spelled=True)
         )  # fmt: skip
     figures += _listed_measures(masked, text, figures)
+    for (
+        f
+    ) in figures:  # "area fell by 175.7 mm²", "14.6 points lower": a decrease, signed as claims are
+        if (
+            (f.kind in ("measure", "score") or (f.kind == "count" and f.unit == "points"))
+            and f.unit not in _RATIO_UNITS and (f.value or 0) > 0
+            and (_FALL_BEFORE.search(masked[max(0, f.start - 40) : f.start])
+                 or _LOWER_AFTER.match(masked, f.end))
+        ):  # fmt: skip
+            f.value = -(f.value or 0.0)
     # "lowers your chance by a third", "1.1% more cartilage": a change, not a share
     for f in figures:
         if f.kind == "percent" and (
@@ -439,6 +449,14 @@ def extract_figures(text: str) -> list[Figure]:
     return figures
 
 
+_FALL_BEFORE = re.compile(
+    r"\b(?:fell|fallen|falls|dropped|drops|decreased|decreases|declined|shrank|shrunk|shrinks|"
+    r"reduced|reduces|lowered|lost)\s+(?:\w+\s+){0,2}?by\s+"
+    r"(?:(?:about|around|roughly|some|nearly|almost|approximately)\s+)?$",
+    re.IGNORECASE,
+)
+_LOWER_AFTER = re.compile(r"\s+(?:lower|less|smaller|fewer)\b", re.IGNORECASE)
+_RATIO_UNITS = {"p_value", "odds_ratio", "hazard_ratio", "relative_risk", "r_squared", "dice"}
 _LISTED_AFTER = re.compile(
     r"(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s+or\s+)(?P<n>-?\d+(?:\.\d+)?)(?![\d.,]*\d)"
     r"(?=\s*(?:[,.;:)\]\[]|$|(?:respectively|for|in|among|at|with|and|or|vs|versus)\b))"
