@@ -167,6 +167,16 @@ def _decide(
         sized = best.claim.get("measure") in ("sample_size", "count")  # a count names its sample
         if tied and best.verified and single and not sized:
             rival = max(tied, key=lambda c: c.wording)
+            # "27.5% of cases versus 18.6% of controls": the sentence gives the rival analysis a
+            # figure of its own, of the same kind, and it is not the rival's
+            (mine_fig,) = [r.figure for r in best.comparison.agreeing()]
+            theirs = [
+                r for r in rival.comparison.records
+                if r.role == "value" and not r.agrees and r.figure is not mine_fig
+                and (r.figure.kind, r.figure.unit) == (mine_fig.kind, mine_fig.unit)
+            ]  # fmt: skip
+            if theirs:
+                return "contradicted", rival, _contradiction(rival, cands, None)
             return (
                 "unverified",
                 best,
