@@ -87,6 +87,12 @@ _NOT_NOUNS = {
     "likelihood",
     "hazard",
 }  # fmt: skip  (odds: above)
+# two groups compared: "four times as likely in women with painless OA as in those with pain"
+_COMPARED_GROUPS = re.compile(
+    r"\b(?:as|more|less)\s+(?:likely|common|frequent|often)\s+(?:\([^)]*\)\s*)?(?:\w+\s+){0,2}?in\s+"
+    r"(?P<a>[^,;()]{3,80}?)\s+(?:as|than)\s+(?:in\s+)?(?P<b>[^,;()]{3,80})",
+    re.IGNORECASE,
+)
 DIRECTIONS = ("effect", "no effect", "higher", "lower", "before", "after")
 FINDING_DIRECTIONS = frozenset(DIRECTIONS)  # what a finding states, beside comparisons and designs
 
@@ -116,6 +122,8 @@ def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
             out.add(f"{way}:{noun[:5]}")
     if lexicon is not None:
         out |= {f"design:{d}" for d in lexicon.designs_in(text)}
+        if groups := _COMPARED_GROUPS.search(text):  # "as likely in A as in B": which is A
+            out |= {f"first:{p}" for p in lexicon.poles_in(groups.group("a"))}
     return out
 
 
@@ -127,6 +135,9 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
         return True
     if ("before" in sentence and "after" in claim) or ("after" in sentence and "before" in claim):
         return True
+    firsts = [d.removeprefix("first:") for d in sentence if d.startswith("first:")]
+    if any(f"first:{p[:-1]}{'-' if p[-1] == '+' else '+'}" in claim for p in firsts):
+        return True  # the groups compared are the other way round
     designs = ({d for d in sentence if d.startswith("design:")},
                {d for d in claim if d.startswith("design:")})  # fmt: skip
     if all(designs) and not designs[0] & designs[1]:

@@ -20,7 +20,7 @@ from .loader import Located, Problem, parse_yaml
 
 KEYS = (
     "compartments", "opposite_compartments", "count_families", "synonyms", "risk_words",
-    "back_references", "other_work", "outcomes", "designs",
+    "back_references", "other_work", "outcomes", "designs", "opposites",
 )  # fmt: skip
 TABLE = "lexicon"
 MAX_WORDS = 5000  # a lexicon is a list of words a curator reads, not a dictionary
@@ -43,6 +43,22 @@ class Lexicon:
     @cached_property
     def _design_patterns(self) -> dict[str, re.Pattern]:
         return {name: _words_re(words) for name, words in self.designs.items()}
+
+    opposites: tuple[tuple[str, str], ...] = ()  # words of opposite sense: painful, painless
+
+    @cached_property
+    def _opposite_patterns(self) -> tuple[tuple[re.Pattern, re.Pattern], ...]:
+        return tuple((_words_re((a,)), _words_re((b,))) for a, b in self.opposites)
+
+    def poles_in(self, text: str) -> set[str]:
+        """ "<i>+" or "<i>-" for each pair of opposites (by index) whose first or second word the
+        text uses (only one of them)."""
+        out = set()
+        for i, (yes, no) in enumerate(self._opposite_patterns):
+            a, b = bool(yes.search(text)), bool(no.search(text))
+            if a != b:
+                out.add(f"{i}{'+' if a else '-'}")
+        return out
 
     def designs_in(self, text: str) -> set[str]:
         """The study designs a text names ("randomised controlled trials", "level IV evidence")."""
@@ -205,6 +221,9 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
     back = doc.get("back_references") or []
     other = doc.get("other_work") or []
     outcomes = doc.get("outcomes") or []
+    opposites = doc.get("opposites") or []
+    if not isinstance(opposites, list) or not all(_strings(p) and len(p) == 2 for p in opposites):
+        bad("opposites", "expected pairs of words of opposite sense")
     for key, words in (("back_references", back), ("other_work", other), ("outcomes", outcomes)):
         if words and not _strings(words):
             bad(key, "expected a list of phrases")
@@ -225,6 +244,7 @@ def parse_lexicon(text: str | bytes, rel: str) -> tuple[Lexicon, list[Problem]]:
             lower(other),
             lower(outcomes),
             {k.lower(): lower(v) for k, v in designs.items()},
+            tuple((a.lower(), b.lower()) for a, b in opposites),
         ),
         [],
     )
@@ -253,6 +273,7 @@ def lexicon_rows(lexicon: Lexicon) -> list[dict[str, str]]:
         {"key": "other_work", "value": json.dumps(lexicon.other)},
         {"key": "outcomes", "value": json.dumps(lexicon.outcomes)},
         {"key": "designs", "value": json.dumps(lexicon.designs)},
+        {"key": "opposites", "value": json.dumps(lexicon.opposites)},
     ]
 
 
@@ -271,4 +292,5 @@ def lexicon_from_db(db: sqlite_utils.Database) -> Lexicon:
         tuple(got.get("other_work") or []),
         tuple(got.get("outcomes") or []),
         {k: tuple(v) for k, v in (got.get("designs") or {}).items()},
+        tuple(tuple(p) for p in got.get("opposites") or []),
     )
