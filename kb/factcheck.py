@@ -293,6 +293,13 @@ def _check_span(
                 f"the wording is near {best.claim['id']}, but that finding is not about "
                 f"{', '.join(sorted(missing))}: check which finding the sentence reports"
             )
+        elif _ANAPHOR_RE.match(span.text) and not cites:
+            # "That same type also predicted cartilage loss": which type, the sentence before says
+            verdict = "unverified"
+            why = (
+                f"the wording is near {best.claim['id']}, but the sentence's subject is named in "
+                "the sentence before: check that the finding is about the same thing"
+            )
     unchecked, disagreeing, vouching = _unchecked(index, span, figures, best, cands)
     is_statement = (
         best is not None or any(is_checkable(f) for f in figures) or cites or bool(unchecked)
@@ -350,6 +357,12 @@ def _check_span(
     return stmt, numbers, mentions
 
 
+# a sentence whose subject is only a pointer back ("That same type", "It", "These lesions")
+_ANAPHOR_RE = re.compile(
+    r"\s*(?:that|this|these|those|it|they|its|their|such)(?:\s+same)?\b(?!\s+(?:study|trial|"
+    r"review|analysis|paper|cohort|research|work)\b)",
+    re.IGNORECASE,
+)
 _CODED_NAME_RE = re.compile(r"(?<![\w-])[A-Za-z]+[-‐]?\d[\d,.]*[A-Za-z0-9]*(?<![.,])(?![\w-])")
 
 
