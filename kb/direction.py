@@ -23,7 +23,9 @@ _NONE = re.compile(
     r"\bnot\s+(?:\w+\s+)?(?:associated|linked|related|correlated|tied|connected)\b|"
     r"\b(?:did|does|do|was|were)\s*n[o']t\s+(?:\w+\s+)?(?:change|reduce|shrink|alter|affect|"
     r"improve|increase|decrease|differ|predict|significant)\w*|"
-    r"\bnon-?significant\b|\bunrelated\b|\bno\s+significant\b",
+    r"\bnon-?significant\b|\bunrelated\b|\bno\s+significant\b|"
+    r"\b(?:did|does|was|were|is|are)?\s*no\s+(?:better|worse|different)\s+than\b|"
+    r"\bnot\s+(?:any\s+)?(?:better|different)\s+(?:than|from)\b",
     re.IGNORECASE,
 )
 # an effect or an association, stated positively
@@ -94,7 +96,6 @@ _COMPARED_GROUPS = re.compile(
     re.IGNORECASE,
 )
 DIRECTIONS = ("effect", "no effect", "higher", "lower", "before", "after")
-FINDING_DIRECTIONS = frozenset(DIRECTIONS)  # what a finding states, beside comparisons and designs
 
 
 def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
@@ -125,6 +126,11 @@ def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
         if groups := _COMPARED_GROUPS.search(text):  # "as likely in A as in B": which is A
             out |= {f"first:{p}" for p in lexicon.poles_in(groups.group("a"))}
     return out
+
+
+def states_finding(found: set[str] | frozenset[str]) -> bool:
+    """Do these directions say which way a finding points (not only a design or a subgroup)?"""
+    return any(d in DIRECTIONS or d.startswith(("more:", "less:", "first:")) for d in found)
 
 
 def opposed(sentence: set[str], claim: set[str]) -> bool:

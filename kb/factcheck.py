@@ -455,8 +455,8 @@ def _sized_elsewhere(
     work the sentence cites: the sentence credits that study's sample to the cited work."""
     loose = {u["start"] for u in unchecked}
     for f in figures:
-        if f.kind != "count" or f.start not in loose:
-            continue
+        if f.kind != "count" or f.start not in loose or f.qualifier:
+            continue  # (a hedged count, "about eighty people", names no study)
         rows = [
             r for r in index.by_figures([f], [])
             if r.get("measure") == "sample_size" and r["status"] == "verified"

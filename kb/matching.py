@@ -20,7 +20,7 @@ import sqlite_utils
 from rapidfuzz import fuzz, utils
 
 from .agreement import NO_LEXICON, Comparison, compare_figures
-from .direction import FINDING_DIRECTIONS, directions, opposed
+from .direction import directions, opposed, states_finding
 from .figures import Figure
 from .lexicon import Lexicon, lexicon_from_db
 from .references import SERIOUS_UPDATES
@@ -358,7 +358,7 @@ def rank(
         against = bool(stance) and opposed(stance, theirs)
         out.append(
             Candidate(row, sim, comparison, shared, coverage, wording, elsewhere, mine, against,
-                      both, bool(theirs & FINDING_DIRECTIONS))
+                      both, states_finding(theirs))
         )  # fmt: skip
     return sorted(out, key=lambda c: -c.sim)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from .agreement import describe
-from .direction import FINDING_DIRECTIONS, directions
+from .direction import directions
 from .figures import Figure, is_checkable
 from .matching import Candidate
 from .verdict_policy import POLICY as P
@@ -64,7 +64,7 @@ def _finding(
     """A sentence supported by a claim that states no finding (a sample size, a dose, a
     duration) while the sentence states one (an effect, higher odds, before): the finding must be
     one the same source reports, worded closely, and not reversed."""
-    if not directions(text) & FINDING_DIRECTIONS:
+    if not any(not d.startswith("design:") for d in directions(text)):
         return "supported", best, why
     # the studies the sentence's figures fit ("600 people": two studies of the same 600)
     sources = {best.claim.get("source_doi")} | {
