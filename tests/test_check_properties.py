@@ -6,7 +6,8 @@
 2. A figure agreeing in another role does not count: a claim's value written as a time point or a
    dose is never supported.
 3. A sentence citing the wrong work is never supported.
-4. A reversed finding (higher odds written as lower odds) is never supported.
+4. A reversed finding (higher odds written as lower odds) is never supported; a verified claim's
+   own finding turned round is contradicted by that claim.
 5. Sentence splitting keeps exact offsets on any text.
 """
 
@@ -179,6 +180,28 @@ def test_a_reversed_finding_is_never_supported(db, index, claims, pick) -> None:
             break
     verdict, s = _verdict(db, text, 0, index)
     assert verdict != "supported", (text, s)
+
+
+_OPPOSITE = {"higher odds": "lower odds", "lower odds": "higher odds",
+             "did not significantly change": "significantly reduced"}  # fmt: skip
+
+
+def test_a_reversed_verified_finding_is_contradicted_by_its_claim(db, index, claims) -> None:
+    """Every verified claim that gives higher or lower odds, or no significant change, with that
+    finding turned round ("lower odds" for "higher odds", "significantly reduced" for "did not
+    significantly change") and nothing else changed: contradicted, and by that very claim (not
+    merely never supported, and not by a neighbour the writer would not recognise)."""
+    tried = []
+    for claim in claims:
+        key = next((k for k in _OPPOSITE if k in claim["statement"]), None)
+        if key is None:
+            continue
+        text = claim["statement"].replace(key, _OPPOSITE[key])
+        verdict, s = _verdict(db, text, 0, index)
+        tried.append((claim["id"], verdict, s["claim_id"], text))
+    assert len(tried) >= 8, tried  # the odds of Dore, Roemer and Yu; Perry's two null results
+    wrong = [t for t in tried if t[1] != "contradicted" or t[2] != t[0]]
+    assert wrong == []
 
 
 @settings(max_examples=200, deadline=None)
