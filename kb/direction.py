@@ -19,13 +19,15 @@ from .lexicon import Lexicon
 _NONE = re.compile(
     r"\b(?:no|not\s+any|without\s+(?:a|any))\s+(?:\w+\s+){0,2}?(?:association|effect|difference|"
     r"change|link|relationship|relation|correlation|benefit|impact|prediction|influence|"
-    r"improvement|reduction)s?\b|"
+    r"improvement|reduction|bearing)s?\b|"
     r"\bnot\s+(?:\w+\s+)?(?:associated|linked|related|correlated|tied|connected)\b|"
     r"\b(?:did|does|do|was|were)\s*n[o']t\s+(?:\w+\s+)?(?:change|reduce|shrink|alter|affect|"
-    r"improve|increase|decrease|differ|predict|significant)\w*|"
-    r"\bnon-?significant\b|\bunrelated\b|\bno\s+significant\b|"
+    r"improve|increase|decrease|differ|predict|significant|help|cut|lower)\w*|"
+    r"\bnon-?significant\b|\bunrelated\b|\bunconnected\b|\bno\s+significant\b|"
+    r"\bnothing\s+to\s+do\s+with\b|"
     r"\b(?:did|does|was|were|is|are)?\s*no\s+(?:better|worse|different)\s+than\b|"
-    r"\bnot\s+(?:any\s+)?(?:better|different)\s+(?:than|from)\b",
+    r"\bnot\s+(?:any\s+)?(?:better|different)\s+(?:than|from)\b|"
+    r"\b(?:no|not\s+any)\s+(?:more|less)\s+likely\b",
     re.IGNORECASE,
 )
 # an effect or an association, stated positively
@@ -34,21 +36,27 @@ _EFFECT = re.compile(
     r"\b(?:went|tracked|moved)\s+with\b|"
     r"\b(?:significantly|markedly|noticeably|substantially)\s+\w+|"
     r"\b(?:reduced|shrank|shrunk|shrink|shrinks|improved|lowered|decreased|increased|predicted|"
-    r"predicts)\b(?!\s+odds)",
+    r"predicts|halved|cut|cuts|fell|fallen|dropped|declined|rose|risen|grew)\b(?!\s+odds)(?![-‐])|"
+    r"\b(?:down|up)\s+from\b|"
+    r"\bdid\s+(?:reduce|shrink|improve|lower|increase|change|predict|help|cut)\b|"
+    r"\b(?:made|led\s+to|resulted\s+in|caused)\s+(?:\w+\s+){0,4}?(?:smaller|larger|bigger|less|"
+    r"more|fewer|shrink\w*|grow\w*)\b|"
+    r"\b(?:smaller|larger|bigger|less|more|fewer|better|worse)\s+(?:\w+\s+){0,2}?than\s+"
+    r"(?:with\s+|on\s+|in\s+|the\s+|a\s+)*(?:placebo|dummy|controls?|saline)\b",
     re.IGNORECASE,
 )
 # worse is more: an association with the outcome getting worse, a warning sign
 _WORSE = r"(?:getting\s+worse|got\s+worse|worsening|progression|deterioration)"
 _HIGHER = re.compile(
     r"\b(?:higher|increased|greater|raised|elevated|bigger)\s+(?:\w+\s+)?(?:odds|risk|chances?|"
-    r"likelihood|hazard)\b|\bmore\s+likely\b|\bmore\s+pain\b|"
+    r"likelihood|hazard)\b|\bmore\s+likely\b|\bmore\s+(?:\w+\s+)?pain\b|"
     r"\bwarning\s+signs?\b|\bred\s+flags?\b|"
     rf"\b(?:went|tracked|moved|associated|linked)\s+(?:with|to)\s+(?:\w+\s+){{0,2}}?{_WORSE}\b",
     re.IGNORECASE,
 )
 _LOWER = re.compile(
     r"\b(?:lower|decreased|reduced|smaller|less(?:er)?)\s+(?:\w+\s+)?(?:odds|risk|chances?|"
-    r"likelihood|hazard)\b|\bless\s+likely\b|\bless\s+pain\b|\bprotective\b",
+    r"likelihood|hazard)\b|\bless\s+likely\b|\bless\s+(?:\w+\s+)?pain\b|\bprotective\b",
     re.IGNORECASE,
 )
 # which comes first: a finding that one thing can begin before another, or only follows it (never a
@@ -148,12 +156,14 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
                {d for d in claim if d.startswith("design:")})  # fmt: skip
     if all(designs) and not designs[0] & designs[1]:
         return True  # "randomised trials" where the claim says the studies were level IV
-    compared = [d for d in sentence if d.startswith(("more:", "less:"))]
-    if len(compared) == 1:  # one comparison only: "smaller lesions, less pain" says the same
-        way, noun = compared[0].split(":")
-        other = ("less:" if way == "more" else "more:") + noun
-        if other in claim and compared[0] not in claim:
-            return True
-    return ("higher" in sentence and "lower" in claim) or (
+    # "smaller lesions went with less pain" says what "larger lesions went with more pain" says:
+    # a comparison flipped together with the outcome's direction is the same finding
+    flipped = [
+        d for d in sentence if d.startswith(("more:", "less:"))
+        and ("less:" if d.startswith("more:") else "more:") + d.split(":")[1] in claim
+        and d not in claim
+    ]  # fmt: skip
+    turned = ("higher" in sentence and "lower" in claim) or (
         "lower" in sentence and "higher" in claim
     )
+    return bool(flipped) != turned

@@ -81,7 +81,8 @@ def _finding(
             best,
             f"{why}; but what the sentence says the study found is not among its checked findings",
         )
-    top = max(findings, key=lambda c: c.wording)
+    # the finding whose own figures agree with the sentence's (its time point) is the one meant
+    top = max(findings, key=lambda c: (bool(c.comparison.agreeing()), c.wording))
     if top.opposed:
         return "contradicted", top, _opposite(top)
     return "supported", best, why
