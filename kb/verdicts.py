@@ -375,8 +375,10 @@ def _reversed(
     for pool, enough in ((mine, _named_reversal), ([] if cited else verified, _plain_reversal)):
         if not pool:
             continue
-        top = max(c.sim for c in pool)
-        hits = [c for c in pool if c.opposed and c.sim >= top - P.reversal_tie and enough(c)]
+        first = max(pool, key=lambda c: c.sim)
+        if first.directed and not first.opposed:
+            continue  # the closest claim states the same finding: a near tie is no reversal
+        hits = [c for c in pool if c.opposed and c.sim >= first.sim - P.reversal_tie and enough(c)]
         if hits:
             return max(hits, key=lambda c: c.sim)
     return None

@@ -202,11 +202,6 @@ def test_the_same_finding_the_right_way_round_is_supported(verdict, sentence, cl
     assert s.verdict == "supported" and s.claim_id.startswith(claim), _why(s)
 
 
-@xfail(
-    "'smaller BMLs ... less knee pain' is Driban 2013's 'larger BMLs ... more knee pain' read from "
-    "the other end, but only one comparison is recognised ('less knee pain' is not one): "
-    "contradicted by driban2013-baseline-volume-pain"
-)
 def test_a_finding_stated_from_the_other_end_is_not_contradicted(verdict) -> None:
     s = verdict(
         "Driban and colleagues found that smaller BMLs at the start went with less knee pain at "
