@@ -300,6 +300,9 @@ def _check_span(
                 f"the wording is near {best.claim['id']}, but the sentence's subject is named in "
                 "the sentence before: check that the finding is about the same thing"
             )
+    if verdict == "supported" and best is not None:
+        # "most of the studies were randomised trials": the design must be the one the source gives
+        verdict, why = _design(index, span.text, best, verdict, why)
     unchecked, disagreeing, vouching = _unchecked(index, span, figures, best, cands)
     is_statement = (
         best is not None or any(is_checkable(f) for f in figures) or cites or bool(unchecked)
@@ -443,6 +446,32 @@ def _source_claims(
         agreed |= {id(f) for f in comparison.agreeing_figures}
     disagreeing = [(f, c) for f, c in disagreeing if id(f) not in agreed]
     return claims, agreed, disagreeing
+
+
+def _design(
+    index: ClaimIndex, text: str, best: Candidate, verdict: str, why: str
+) -> tuple[str, str]:
+    """A sentence that names a study design (lexicon `designs`) is supported only where its
+    source's verified claims name that design (in their wording or as the study's design);
+    contradicted where they name only another."""
+    said = index.lexicon.designs_in(text)
+    if not said:
+        return verdict, why
+    source = best.claim.get("source_doi")
+    rows = [best.claim, *index.cited_claims({source} if source else set(), [best.claim])]
+    theirs = set()
+    for row in rows:
+        if row["status"] == "verified":
+            theirs |= index.lexicon.designs_in(row.get("statement") or "")
+            theirs |= index.lexicon.designs_in(row.get("study_design") or "")
+    if said & theirs:
+        return verdict, why
+    if theirs:
+        return "contradicted", (
+            f"the sentence calls the studies {', '.join(sorted(said))}; {best.claim['id']}'s "
+            f"source describes them as {', '.join(sorted(theirs))}"
+        )
+    return "unverified", f"{why}; but the study design it names was not checked"
 
 
 def _sized_elsewhere(

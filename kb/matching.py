@@ -53,7 +53,7 @@ CLAIM_COLUMNS = (
     "claims.value_low, claims.value_high, claims.interval, claims.unit, claims.qualifier, "
     "claims.p_value, claims.n, claims.timepoint_months, claims.status, claims.flag, "
     "claims.source_doi, claims.source_update_status, claims.notes, claims.deprecated_reason, "
-    "claims.compartments, claims.question"
+    "claims.compartments, claims.question, claims.study_design"
 )
 
 

@@ -158,17 +158,9 @@ def test_a_reversed_finding_without_a_figure_is_contradicted(verdict, sentence, 
         "Daily vitamin D supplements cut BML volume compared with placebo.",
         "Among women with a BML, those starting an oral bisphosphonate were no more likely to "
         "see the lesion shrink.",
-        pytest.param(
-            "The subchondroplasty studies pooled in the 2021 review were mostly randomised trials.",
-            marks=xfail("supported on wording by nairn2021-n-patients, a claim naming no design, "
-                        "though the review's studies were level IV"),
-        ),
-        pytest.param(
-            "Of the 17 subchondroplasty studies in the 2021 review, most were randomised "
-            "controlled trials.",
-            marks=xfail("supported through the count (nairn2021-n-studies): the design the "
-                        "sentence gives is never compared with nairn2021-level-iv-studies"),
-        ),
+        "The subchondroplasty studies pooled in the 2021 review were mostly randomised trials.",
+        "Of the 17 subchondroplasty studies in the 2021 review, most were randomised "
+        "controlled trials.",
     ],
 )  # fmt: skip
 def test_a_reversed_finding_in_other_words_is_contradicted(verdict, sentence) -> None:
