@@ -346,13 +346,15 @@ def rank(
         wording = sim = similarity_of_tokens(said, statement, common, weights)
         if cited and row.get("source_doi") in cited:
             sim = min(100.0, sim + POLICY.cited_bonus)
-        if sim < POLICY.min_sim:
-            continue
+        comparison = compare_figures(figures, row, lexicon)
+        if sim < POLICY.min_sim and not (
+            comparison.value_agrees and row.get("measure") == "sample_size"
+        ):
+            continue  # (a study's size the sentence gives keeps it, however the rest is worded)
         both = frozenset(words & set(statement))
         shared = len(both)
         coverage = len(content & both) / len(content) if content else 0.0
         elsewhere = bool(named) and other_compartment(named, row.get("compartments"), lexicon)
-        comparison = compare_figures(figures, row, lexicon)
         mine = bool(listed) and row.get("source_doi") in listed
         theirs = _claim_directions(lexicon, row["statement"])
         against = bool(stance) and opposed(stance, theirs)

@@ -519,11 +519,6 @@ def test_a_sample_size_two_studies_share_names_neither(verdict) -> None:
     assert s.verdict != "supported" and "is the size of the study" not in s.explanation, _why(s)
 
 
-@xfail(
-    "the study's size claim is found only through its wording ('study', 'people'): with 'found "
-    "... waxed and waned' it falls below the similarity floor and the sentence is 'unsupported: "
-    "no claim speaks to this (404 people)'"
-)
 def test_a_sample_size_only_one_study_has_names_it_in_other_words(verdict) -> None:
     s = verdict("Another study of 404 people found knee pain waxed and waned with lesion size.")
     assert s.verdict == "unverified" and s.source_doi == DRIBAN_2013, _why(s)
