@@ -239,7 +239,7 @@ def _decide(
         if c.conflicts and c.sim + max(0.0, c.weight) >= P.t_contra
         and c.claim["status"] != "deprecated"
         and (not cited or c.claim.get("source_doi") in cited)
-        and (_value_differs(c) or c.wording >= P.t_text)
+        and (_value_differs(c) or c.wording >= P.t_text or _wrong_time(c))
     ]  # fmt: skip
     if conflicting:
         best = max(
@@ -396,6 +396,16 @@ def _opposite(c: Candidate) -> str:
     return (
         f"the sentence states the opposite finding: {c.claim['id']} says "
         f"{_short(c.claim['statement'], 24)}"
+    )
+
+
+def _wrong_time(c: Candidate) -> bool:
+    """The claim's own value agrees and words are shared, but the time point differs: "55% over a
+    decade" where the study's 55% is over eight years."""
+    return (
+        c.comparison.value_agrees
+        and set(c.comparison.conflicts()) == {"time"}
+        and (c.shared >= P.min_shared_figure or (c.shared >= 2 and c.coverage >= P.min_coverage))
     )
 
 
