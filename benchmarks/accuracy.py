@@ -20,6 +20,8 @@ import sqlite3
 import sys
 import tempfile
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,12 +175,19 @@ def table(items: list[Item], title: str) -> str:
     return "\n".join(lines)
 
 
-def build_db() -> sqlite_utils.Database:
+@contextmanager
+def built_db() -> Iterator[sqlite_utils.Database]:
+    """kb.db built from data/ in a temporary folder, read-only, removed afterwards."""
     from kb import build
 
-    path = Path(tempfile.mkdtemp(prefix="kb-accuracy-")) / "kb.db"
-    build(REPO / "data", path)
-    return sqlite_utils.Database(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+    with tempfile.TemporaryDirectory(prefix="kb-accuracy-") as tmp:
+        path = Path(tmp) / "kb.db"
+        build(REPO / "data", path)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            yield sqlite_utils.Database(conn)
+        finally:
+            conn.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,20 +202,18 @@ def main(argv: list[str] | None = None) -> int:
         if not corpus.is_dir():
             print(f"no corpus at {corpus}", file=sys.stderr)
             return 2
-    db = build_db()
-    shared, tuned = run(db)
+    with built_db() as db:
+        shared, tuned = run(db)
+        extra = [(corpus, score_corpus(db, corpus)) for corpus in args.corpus]
     print(table(shared, "Shared corpus (drafts written without sight of the checker)"))
     print()
     print(table(tuned, "Tuned corpus (tests/fixtures/articles)"))
-    extra = []
-    for corpus in args.corpus:
-        items = score_corpus(db, corpus)
-        extra += items
+    for corpus, items in extra:
         print()
         print(table(items, f"Corpus {corpus}"))
     if args.misses:
         print("\n## Misses")
-        for i in shared + tuned + extra:
+        for i in shared + tuned + [i for _, items in extra for i in items]:
             if not i.good:
                 mark = "FALSE SUPPORTED " if i.false_supported else ""
                 print(f"{mark}{i.draft}: {i.what!r}: want {i.accept}, got {i.got or 'nothing'}")
