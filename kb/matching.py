@@ -70,6 +70,7 @@ class Candidate:
     opposed: bool = False  # the sentence states the opposite finding (no effect, lower odds, ...)
     words: frozenset[str] = frozenset()  # the content words the sentence and the claim share
     directed: bool = False  # the claim states which way its finding points (an effect, higher...)
+    told: float = 0.0  # the share of the claim's own words the sentence has (a tie-break)
 
     @property
     def weight(self) -> float:
@@ -360,7 +361,8 @@ def rank(
         against = bool(stance) and opposed(stance, theirs)
         out.append(
             Candidate(row, sim, comparison, shared, coverage, wording, elsewhere, mine, against,
-                      both, states_finding(theirs))
+                      both, states_finding(theirs),
+                      len(set(statement) & set(said)) / len(set(statement)) if statement else 0.0)
         )  # fmt: skip
     return sorted(out, key=lambda c: -c.sim)
 

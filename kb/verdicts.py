@@ -127,7 +127,7 @@ def _decide(
         best = max(
             agreeing,
             key=lambda c: (c.verified and c.comparison.value_agrees and c.sim >= P.t_figure,
-                           c.sim + c.weight, c.verified),
+                           c.sim + c.weight, c.verified, c.told),
         )  # fmt: skip
         # the sentence names its source, and that source's own claim, worded at least as close,
         # gives another figure: the sentence is wrong about its source (not right about another)
@@ -269,7 +269,7 @@ def _decide(
         and (c.shared >= P.min_shared_text or (c.shared >= 3 and c.coverage >= P.min_coverage))
     ]  # fmt: skip
     if textual:
-        best = max(textual, key=lambda c: (c.sim + P.listed_bonus * c.listed, c.verified))
+        best = max(textual, key=lambda c: (c.sim + P.listed_bonus * c.listed, c.verified, c.told))
         # the cited work wins a near tie in wording, never a clear loss: a sentence worded as
         # another work's finding is that work's, whatever it cites
         clearer = max(textual, key=lambda c: c.wording)
@@ -465,11 +465,13 @@ def _contradiction(best: Candidate, cands: list[Candidate], disputed: Candidate 
     claim = best.claim
     why = "; ".join(describe(best.comparison, claim)[1])
     # a figure that belongs to another analysis of the same source
+    own = {id(f) for f in best.comparison.agreeing_figures}  # (the claim's own p is no other's)
     for other in cands:
         if other is best or other.claim.get("source_doi") != claim.get("source_doi"):
             continue
-        if other.verified and other.comparison.agreeing() and other.claim.get("figure"):
-            f = other.comparison.agreeing_figures[0]
+        theirs = [f for f in other.comparison.agreeing_figures if id(f) not in own]
+        if other.verified and theirs and other.claim.get("figure"):
+            f = theirs[0]
             return (
                 f"{why}. {f.text} belongs to another analysis ({other.claim['id']}: "
                 f"{_short(other.claim['statement'], 14)}); {claim['id']} gives {claim.get('figure')}"

@@ -704,3 +704,23 @@ def test_the_accuracy_benchmark_scores_a_corpus_directory(
 def test_the_accuracy_benchmark_refuses_a_missing_corpus(tmp_path: Path, capsys) -> None:
     assert main(["--corpus", str(tmp_path / "nowhere")]) == 2
     assert "no corpus at" in capsys.readouterr().err
+
+
+def test_a_tie_in_wording_goes_to_the_claim_the_sentence_names_more_of(verdict) -> None:
+    """Two claims of one trial worded alike but for what was measured: the sentence about BML
+    volume rests on the BML-volume claim, never on the synovial one (its explanation would quote
+    the wrong finding to the writer)."""
+    s = verdict(
+        "In the vitamin D substudy, BML volume did not change significantly with supplementation "
+        "compared with placebo over two years."
+    )
+    assert s.verdict == "supported" and s.claim_id == "perry2019-bml-volume-difference", _why(s)
+
+
+def test_a_contradiction_names_no_figure_of_the_claim_itself_as_another_analysis(verdict) -> None:
+    s = verdict(
+        "Lateral patellofemoral lesions went with more weight-bearing pain (B = 0.31, p = 0.01) "
+        f"[1].\n\nReferences\n\n1. Aso K, et al. A paper. doi:{ASO}\n"
+    )
+    assert s.verdict == "contradicted", _why(s)
+    assert "belongs to another analysis" not in s.explanation, s.explanation
