@@ -122,10 +122,26 @@ _NOT_SURNAMES = {"university", "institute", "hospital", "trust", "initiative", "
                  "foundation", "society", "college", "centre", "center", "clinic", "group"}  # fmt: skip
 
 
-def _cited_dois(
-    db: sqlite_utils.Database, text: str, by_number: dict[int, str | None]
-) -> tuple[set[str] | None, set[int], list]:
-    """DOIs a sentence cites by marker or by author; None when it cites something unresolvable."""
+@dataclass
+class Cited:
+    """What a sentence cites: the DOIs (None when it cites something we cannot resolve), its
+    markers and author mentions, and whether it names a study otherwise (its cohort, or the study
+    of the sentence before it refers back to)."""
+
+    dois: set[str] | None
+    numbers: set[int] = field(default_factory=set)
+    mentions: list = field(default_factory=list)
+    named: bool = False
+
+    @property
+    def cites(self) -> bool:
+        return bool(self.numbers or self.mentions or self.named)
+
+
+def _cited(
+    db: sqlite_utils.Database, index: ClaimIndex, text: str, by_number: dict[int, str | None]
+) -> Cited:
+    """The works a sentence cites by marker, by author or by the name of its cohort."""
     numbers = set(citation_markers(text))
     # "Hirosaki University (2022)": an institution, not an author
     mentions = [m for m in author_mentions(text) if m.surname.lower() not in _NOT_SURNAMES]
@@ -143,9 +159,13 @@ def _cited_dois(
             dois |= {src["doi"] for src in found}
         else:
             unknown = True
+    # "the Framingham researchers": a study named by its cohort, where nothing else is cited (a
+    # marker or an author is what a reader follows, and must be right on its own)
+    named = set() if numbers or mentions else index.named_studies(text)
+    dois |= named
     if unknown:
-        return None, numbers, mentions
-    return (dois or None), numbers, mentions
+        return Cited(None, numbers, mentions, bool(named))
+    return Cited(dois or None, numbers, mentions, bool(named))
 
 
 def check_text(
@@ -185,12 +205,12 @@ def check_text(
             continue
         clauses = split_clauses(text, sentence)
         # a citation at the end of a sentence covers each of its clauses
-        whole = _cited_dois(db, sentence.text, by_number) if len(clauses) > 1 else None
-        own = whole or _cited_dois(db, sentence.text, by_number)
-        if not (own[1] or own[2]) and before and _refers_back(index, sentence.text):
+        whole = _cited(db, index, sentence.text, by_number) if len(clauses) > 1 else None
+        own = whole or _cited(db, index, sentence.text, by_number)
+        if not own.cites and before and _refers_back(index, sentence.text):
             # "that trial", "the same researchers": the study of the sentence before
-            whole = (set(before), set(), [], True)
-        this: set[str] = set(own[0] or ())
+            whole = Cited(set(before), named=True)
+        this: set[str] = set(own.dois or ())
         context: set[str] = set()  # the study an earlier clause of this sentence was matched to
         for span in clauses:
             try:
@@ -210,7 +230,7 @@ def check_text(
                 context = {stmt.source_doi}
             if stmt.source_doi and stmt.verdict != "unsupported":
                 used.add(stmt.source_doi)
-                if not (own[1] or own[2]) and stmt.verdict != "misattributed":
+                if not own.cites and stmt.verdict != "misattributed":
                     this.add(stmt.source_doi)
         before = this if len(this) == 1 else set()
     report.references = check_references(
@@ -244,7 +264,7 @@ def _check_span(
     by_number: dict[int, str | None],
     deadline: float | None = None,
     listed: set[str] | None = None,
-    whole: tuple | None = None,
+    whole: Cited | None = None,
     context: set[str] | None = None,
 ) -> tuple[Statement | None, set[int], list]:
     if len(span.text) > POLICY.max_statement_chars:
@@ -255,11 +275,11 @@ def _check_span(
     for f in figures:
         f.start += span.start
         f.end += span.start
-    cited, numbers, mentions = _cited_dois(db, span.text, by_number)
-    cites = bool(numbers or mentions)
-    if not cites and whole is not None and (whole[1] or whole[2] or whole[3:]):
+    mine = _cited(db, index, span.text, by_number)
+    cited, numbers, mentions, cites = mine.dois, mine.numbers, mine.mentions, mine.cites
+    if not cites and whole is not None and whole.cites:
         # the sentence's citation, counted once (by its own clause), or the study it refers back to
-        cited, cites = whole[0], True
+        cited, cites = whole.dois, True
     # a clause that cites nothing speaks, most likely, of the study its sentence's other clause did
     context = set() if cites else set(context or ())
     rows = index.candidates(span.text)

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import sqlite_utils
@@ -189,6 +189,17 @@ def fts_query(
     return " OR ".join(db.quote_fts(w) for w in words[:MAX_QUERY_WORDS])
 
 
+_NAME_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{3,}\b")  # (not where a sentence starts)
+_DEMONYM_RE = re.compile(r"(?:ian|ese|ish|ican)$")  # "an Australian study" names no one study
+_NOT_NAMES = {"This", "That", "These", "Those", "Their", "They", "There", "Each", "Both", "Some",
+              "Most", "Many", "When", "Where", "After", "Before", "Over", "With", "From"}  # fmt: skip
+# a study named by its cohort or place: "the Framingham researchers", "a Michigan study"
+_NAMED_STUDY_RE = re.compile(
+    r"\b(?P<name>[A-Z][a-z]{3,})(?:\s+[A-Z][a-z]+){0,2}\s+(?:researchers|team|group|study|"
+    r"cohort|investigators|trial|project|data)\b"
+)
+
+
 class ClaimIndex:
     """The claims side of a check: FTS prefilter and rerank. Build once per database, reuse per text."""
 
@@ -262,6 +273,35 @@ class ClaimIndex:
             params += [a, b, a, b]
         sql = " union ".join(parts) + f" limit {MAX_CANDIDATES}"
         return [dict(r) for r in self.db.query(sql, params) if r["id"] not in seen]
+
+    @cached_property
+    def _study_names(self) -> dict[str, set[str]]:
+        """Capitalised names (a cohort, a town, a university) → the sources whose claims use them:
+        "Framingham" is the BMJ 2012 study's cohort."""
+        names: dict[str, set[str]] = {}
+        lower: set[str] = set()  # words also written in lower case are no names ("This", "Women")
+        sql = (  # (not titles: their Title Case would make names of "Randomized", "Twelve")
+            "select source_doi, statement || ' ' || coalesce(population, '') from claims "
+            "where source_doi is not null"
+        )
+        for doi, text in self.db.execute(sql):
+            lower.update(re.findall(r"\b[a-z]{4,}\b", text or ""))
+            for word in set(_NAME_RE.findall(text or "")):
+                names.setdefault(word, set()).add(doi)
+        return {
+            w: d for w, d in names.items()
+            if w.lower() not in lower and w not in _NOT_NAMES and not _DEMONYM_RE.search(w)
+        }  # fmt: skip
+
+    def named_studies(self, text: str) -> set[str]:
+        """The sources a sentence names by a cohort or place only one of them has ("the Framingham
+        researchers", "a Michigan study", "the Hirosaki group")."""
+        out: set[str] = set()
+        for m in _NAMED_STUDY_RE.finditer(text):
+            dois = self._study_names.get(m.group("name"), set())
+            if len(dois) == 1:
+                out |= dois
+        return out
 
     def naming_words(self, dois: set[str]) -> frozenset[str]:
         """The words that name these sources in a sentence: authors' surnames, journal, year."""

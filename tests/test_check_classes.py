@@ -724,3 +724,29 @@ def test_a_contradiction_names_no_figure_of_the_claim_itself_as_another_analysis
     )
     assert s.verdict == "contradicted", _why(s)
     assert "belongs to another analysis" not in s.explanation, s.explanation
+
+
+# -- 15. A study named by its cohort ---------------------------------------------------------------
+
+
+def test_a_cohort_named_with_another_studys_figure_is_misattributed(verdict) -> None:
+    """ "The Framingham researchers" name one study (its cohort appears in no other source's
+    claims): a figure from another study under that name is no support."""
+    s = verdict(
+        "The Framingham researchers reported that lesions larger than 1 cm were five times as "
+        "common in painful arthritic knees as in other knees."
+    )
+    assert s.verdict == "misattributed", _why(s)
+
+
+def test_a_cohort_named_with_its_own_figure_is_supported(verdict) -> None:
+    s = verdict(
+        "The Framingham researchers found a BML on MRI in 371 (52%) of 710 adults over 50 without "
+        "any radiographic knee OA."
+    )
+    assert s.verdict == "supported" and s.claim_id.startswith("guermazi2012"), _why(s)
+
+
+def test_a_nationality_names_no_single_study(index) -> None:
+    assert index.named_studies("An Australian study of 271 adults found") == set()
+    assert index.named_studies("The Framingham researchers found") != set()
