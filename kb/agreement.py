@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .figures import Figure, extract_figures, is_checkable, number_like, parse_number
+from .figures import Figure, extract_figures, is_checkable
 from .lexicon import Lexicon
+from .numbers import number_like, parse_number
 
 NO_LEXICON = Lexicon()
 

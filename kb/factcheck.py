@@ -17,12 +17,13 @@ from typing import Any
 
 import sqlite_utils
 
-from .agreement import compare_figures, number_stated, stated_agrees
-from .figures import Figure, extract_figures, is_checkable, number_like, parse_number
+from .agreement import compare_figures
+from .citing import Cited, cited_by, refers_back
+from .coverage import agreeing_rows, design_checked, sized_elsewhere, subgroups, unchecked_in
+from .figures import Figure, extract_figures, is_checkable
 from .matching import (
     CLAIM_COLUMNS,
     MAX_CANDIDATES,
-    Candidate,
     CheckTookTooLong,
     ClaimIndex,
     compartments_named,
@@ -32,20 +33,9 @@ from .matching import (
     tokens,
 )
 from .phrasing import mismatch
-from .references import (
-    SERIOUS_UPDATES,
-    Reference,
-    RefResult,
-    author_mentions,
-    check_references,
-    citation_markers,
-    parse_references,
-    source_years,
-    sources_by_author,
-)
+from .references import Reference, RefResult, check_references, parse_references
 from .render import COLOURS, render_markdown, render_text
 from .sentences import Span, split_clauses, split_sentences
-from .subgroup import conflicts as subgroup_conflicts
 from .verdict_policy import POLICY
 from .verdicts import decide
 from .wording import plain_explanations
@@ -59,8 +49,6 @@ __all__ = [
 
 STATEMENT_VERDICTS = ("supported", "unverified", "contradicted", "misattributed", "unsupported")
 REFERENCE_VERDICTS = ("ok", "mismatch", "unresolved", "unused", "retracted", "missing")
-# kinds of figure a study reports once (its dose, its participants' age): printed otherwise, wrong
-SINGLE_VALUED_KINDS = ("dose", "age")
 MAX_SOURCES_BY_FIGURE = 3  # sources whose other analyses join the candidates, per sentence
 MAX_DRAFT_CHARS = 1_000_000  # about 150,000 words: a draft, never a book (or /dev/zero)
 
@@ -118,56 +106,6 @@ class DraftTooLarge(ValueError):
     """The draft is longer than MAX_DRAFT_CHARS."""
 
 
-_NOT_SURNAMES = {"university", "institute", "hospital", "trust", "initiative", "consortium",
-                 "foundation", "society", "college", "centre", "center", "clinic", "group"}  # fmt: skip
-
-
-@dataclass
-class Cited:
-    """What a sentence cites: the DOIs (None when it cites something we cannot resolve), its
-    markers and author mentions, and whether it names a study otherwise (its cohort, or the study
-    of the sentence before it refers back to)."""
-
-    dois: set[str] | None
-    numbers: set[int] = field(default_factory=set)
-    mentions: list = field(default_factory=list)
-    named: bool = False
-
-    @property
-    def cites(self) -> bool:
-        return bool(self.numbers or self.mentions or self.named)
-
-
-def _cited(
-    db: sqlite_utils.Database, index: ClaimIndex, text: str, by_number: dict[int, str | None]
-) -> Cited:
-    """The works a sentence cites by marker, by author or by the name of its cohort."""
-    numbers = set(citation_markers(text))
-    # "Hirosaki University (2022)": an institution, not an author
-    mentions = [m for m in author_mentions(text) if m.surname.lower() not in _NOT_SURNAMES]
-    dois: set[str] = set()
-    unknown = False
-    for n in numbers:
-        if by_number.get(n):
-            dois.add(by_number[n])
-        else:
-            unknown = True
-    for m in mentions:
-        # a wrong year is the reference check's business: the statement still names the work
-        found = sources_by_author(db, m.surname, m.year) or sources_by_author(db, m.surname, None)
-        if found:
-            dois |= {src["doi"] for src in found}
-        else:
-            unknown = True
-    # "the Framingham researchers": a study named by its cohort, where nothing else is cited (a
-    # marker or an author is what a reader follows, and must be right on its own)
-    named = set() if numbers or mentions else index.named_studies(text)
-    dois |= named
-    if unknown:
-        return Cited(None, numbers, mentions, bool(named))
-    return Cited(dois or None, numbers, mentions, bool(named))
-
-
 def check_text(
     db: sqlite_utils.Database,
     text: str,
@@ -205,9 +143,9 @@ def check_text(
             continue
         clauses = split_clauses(text, sentence)
         # a citation at the end of a sentence covers each of its clauses
-        whole = _cited(db, index, sentence.text, by_number) if len(clauses) > 1 else None
-        own = whole or _cited(db, index, sentence.text, by_number)
-        if not own.cites and before and _refers_back(index, sentence.text):
+        whole = cited_by(db, index, sentence.text, by_number) if len(clauses) > 1 else None
+        own = whole or cited_by(db, index, sentence.text, by_number)
+        if not own.cites and before and refers_back(index, sentence.text):
             # "that trial", "the same researchers": the study of the sentence before
             whole = Cited(set(before), named=True)
         this: set[str] = set(own.dois or ())
@@ -240,13 +178,6 @@ def check_text(
     return report
 
 
-def _refers_back(index: ClaimIndex, text: str) -> bool:
-    """Whether the sentence means the study of the sentence before ("that trial"), and announces
-    no other work ("an earlier paper from the same consortium")."""
-    back, other = index.lexicon.back_reference, index.lexicon.other_work
-    return bool(back and back.search(text)) and not (other and other.search(text))
-
-
 def _too_long(span: Span) -> Statement:
     why = (
         f"this sentence is too long to check in one piece (over {POLICY.max_statement_chars:,} "
@@ -275,7 +206,7 @@ def _check_span(
     for f in figures:
         f.start += span.start
         f.end += span.start
-    mine = _cited(db, index, span.text, by_number)
+    mine = cited_by(db, index, span.text, by_number)
     cited, numbers, mentions, cites = mine.dois, mine.numbers, mine.mentions, mine.cites
     if not cites and whole is not None and whole.cites:
         # the sentence's citation, counted once (by its own clause), or the study it refers back to
@@ -286,7 +217,7 @@ def _check_span(
     by_figure = index.by_figures(figures, rows)
     rows += by_figure + index.cited_claims((cited or set()) | context, rows + by_figure)
     # the other analyses of a source whose own figure the sentence gives: which one is meant
-    found = list(dict.fromkeys(r["source_doi"] for r in _agreeing(figures, by_figure, index)))
+    found = list(dict.fromkeys(r["source_doi"] for r in agreeing_rows(figures, by_figure, index)))
     rows += index.cited_claims(set(found[:MAX_SOURCES_BY_FIGURE]) - (cited or set()), rows)
     cands = rank(
         span.text, figures, rows, index.common, index.weights, (cited or set()) | context,
@@ -322,14 +253,14 @@ def _check_span(
             )
     if verdict == "supported" and best is not None:
         # "most of the studies were randomised trials": the design must be the one the source gives
-        verdict, why = _design(index, span.text, best, verdict, why)
-    unchecked, disagreeing, vouching = _unchecked(index, span, figures, best, cands)
+        verdict, why = design_checked(index, span.text, best, verdict, why)
+    unchecked, disagreeing, vouching = unchecked_in(index, span, figures, best, cands)
     is_statement = (
         best is not None or any(is_checkable(f) for f in figures) or cites or bool(unchecked)
     )  # fmt: skip
     if not is_statement:
         return None, numbers, mentions
-    other = _sized_elsewhere(index, unchecked, figures, cited) if cites and cited else None
+    other = sized_elsewhere(index, unchecked, figures, cited) if cites and cited else None
     sized_row: dict[str, Any] | None = None  # the other study whose sample the sentence credits
     if verdict in ("supported", "unverified") and other is not None:
         # "Perry et al. (2019) followed 582 knees": 582 knees is another study's sample
@@ -352,7 +283,7 @@ def _check_span(
         verdict in ("supported", "unverified")
         and best is not None
         and best.verified
-        and (wrong := _subgroups(index, span, figures, best, cands))
+        and (wrong := subgroups(index, span, figures, best, cands))
     ):
         verdict, why = "contradicted", wrong[0][2]
     elif verdict == "supported" and unchecked:
@@ -386,221 +317,3 @@ _ANAPHOR_RE = re.compile(
     r"review|analysis|paper|cohort|research|work)\b)",
     re.IGNORECASE,
 )
-_CODED_NAME_RE = re.compile(r"(?<![\w-])[A-Za-z]+[-‐]?\d[\d,.]*[A-Za-z0-9]*(?<![.,])(?![\w-])")
-
-
-def _plain(text: str) -> str:
-    return re.sub(r"[-‐\s]+", "", text.lower())
-
-
-def _agreeing(
-    figures: list[Figure], rows: list[dict[str, Any]], index: ClaimIndex
-) -> list[dict[str, Any]]:
-    """The rows (with a source) whose own value a figure of the sentence agrees with."""
-    return [
-        r for r in rows
-        if r.get("source_doi") and compare_figures(figures, r, index.lexicon).value_agrees
-    ]  # fmt: skip
-
-
-def _subgroups(
-    index: ClaimIndex, span: Span, figures: list[Figure], best: Candidate, cands: list[Candidate]
-) -> list[tuple[Figure, dict[str, Any], str]]:
-    """Subgroup counts the source the sentence rests on gives otherwise ("of whom 315")."""
-    source = best.claim.get("source_doi")
-    if not source:
-        return []
-    rows = [c.claim for c in cands if c.claim.get("source_doi") == source]
-    rows += index.cited_claims({source}, rows)
-    return subgroup_conflicts(span.text, figures, rows, index.lexicon, span.start)
-
-
-def _source_claims(
-    index: ClaimIndex,
-    best: Candidate,
-    cands: list[Candidate],
-    figures: list[Figure],
-    bare: set[float] = frozenset(),  # type: ignore[assignment]
-) -> tuple[list[dict[str, Any]], set[int], list[tuple[Figure, dict[str, Any]]]]:
-    """The verified claims of the source the sentence rests on that some figure of the sentence
-    agrees with and none contradicts, the figures that agree with one of them, and the figures
-    that only disagree with that source (a dose or an age of its own, printed differently)."""
-    source = best.claim.get("source_doi")
-    rows = [c.claim for c in cands if c.claim.get("source_doi") == source]
-    rows += index.cited_claims({source} if source else set(), rows)
-    claims: list[dict[str, Any]] = [best.claim]
-    agreed = {id(f) for f in best.comparison.agreeing_figures}
-    disagreeing: list[tuple[Figure, dict[str, Any]]] = []
-    compared = []
-    for row in rows:
-        if row is best.claim or row["status"] != "verified":
-            continue
-        if (row.get("source_update_status") or "") in SERIOUS_UPDATES:
-            continue
-        compared.append((row, compare_figures(figures, row, index.lexicon)))
-    # a figure that is one claim's own value is that claim's: "50 people" is the trial's n beside
-    # the dose its active arm of 24 took, and no conflict with the dose claim's n
-    owned = {
-        id(r.figure) for c in [best.comparison] + [c for _, c in compared]
-        for r in c.agreeing("value")
-    }  # fmt: skip
-    for row, comparison in compared:
-        disagreeing += [
-            (r.figure, row) for r in comparison.records
-            if not r.agrees and r.role == "value" and r.figure.kind in SINGLE_VALUED_KINDS
-        ]  # fmt: skip
-        # "351 with knee pain and 50 without": a bare number that is the claim's own value agrees
-        # (a count only: a bare 0.81 beside "Dice" is not the R² another claim of the source gives)
-        bare_value = (
-            row.get("value") is not None
-            and row["value"] in bare
-            and index.lexicon.family(row.get("unit")) in index.lexicon.count_families
-        )
-        conflicts = {
-            r.role for r in comparison.records
-            if not comparison.agreeing(r.role) and (r.role == "value" or id(r.figure) not in owned)
-        } - ({"value"} if bare_value else set())  # fmt: skip
-        if conflicts or not (comparison.agreeing() or bare_value):
-            continue  # only a claim the sentence's figures agree with (and never contradict) vouches
-        claims.append(row)
-        agreed |= {id(f) for f in comparison.agreeing_figures}
-    disagreeing = [(f, c) for f, c in disagreeing if id(f) not in agreed]
-    return claims, agreed, disagreeing
-
-
-def _design(
-    index: ClaimIndex, text: str, best: Candidate, verdict: str, why: str
-) -> tuple[str, str]:
-    """A sentence that names a study design (lexicon `designs`) is supported only where its
-    source's verified claims name that design (in their wording or as the study's design);
-    contradicted where they name only another."""
-    said = index.lexicon.designs_in(text)
-    if not said:
-        return verdict, why
-    source = best.claim.get("source_doi")
-    rows = [best.claim, *index.cited_claims({source} if source else set(), [best.claim])]
-    theirs = set()
-    for row in rows:
-        if row["status"] == "verified":
-            theirs |= index.lexicon.designs_in(row.get("statement") or "")
-            theirs |= index.lexicon.designs_in(row.get("study_design") or "")
-    if said & theirs:
-        return verdict, why
-    if theirs:
-        return "contradicted", (
-            f"the sentence calls the studies {', '.join(sorted(said))}; {best.claim['id']}'s "
-            f"source describes them as {', '.join(sorted(theirs))}"
-        )
-    return "unverified", f"{why}; but the study design it names was not checked"
-
-
-def _sized_elsewhere(
-    index: ClaimIndex,
-    unchecked: list[dict[str, Any]],
-    figures: list[Figure],
-    cited: set[str],
-) -> tuple[Figure, dict[str, Any]] | None:
-    """An unchecked count of the sentence that is the sample size of one other study, and of no
-    work the sentence cites: the sentence credits that study's sample to the cited work."""
-    loose = {u["start"] for u in unchecked}
-    for f in figures:
-        if f.kind != "count" or f.start not in loose or f.qualifier:
-            continue  # (a hedged count, "about eighty people", names no study)
-        rows = [
-            r for r in index.by_figures([f], [])
-            if r.get("measure") == "sample_size" and r["status"] == "verified"
-            and compare_figures([f], r, index.lexicon).value_agrees
-        ]  # fmt: skip
-        sources = {r.get("source_doi") for r in rows}
-        if len(sources) == 1 and not sources & cited:
-            return f, rows[0]
-    return None
-
-
-def _study_years(index: ClaimIndex, doi: str | None) -> set[float]:
-    """The years a source carries (printed, online), as figures read them."""
-    if not doi:
-        return set()
-    row = next(index.db.query("select * from sources where doi = ?", [doi]), None)
-    return {float(y) for y in source_years(row)} if row else set()
-
-
-def _dates_the_study(index: ClaimIndex, after: str) -> bool:
-    """Does a year stand before the noun of a study ("the 2017 bone-turnover marker study", "a
-    2023 review")? Not a citation's year, nor a calendar date."""
-    words = re.match(r"(?:\s*[A-Za-z][\w-]*){1,4}", after)
-    return bool(words) and any(index.lexicon.family(w) == "studies" for w in words.group().split())
-
-
-def _unchecked(
-    index: ClaimIndex,
-    span: Span,
-    figures: list[Figure],
-    best: Candidate | None,
-    cands: list[Candidate],
-) -> tuple[list[dict[str, Any]], list[tuple[Figure, dict[str, Any]]], list[dict[str, Any]]]:
-    """Number-like expressions not read, or read but agreeing with no verified claim of the source
-    the sentence rests on; the figures that disagree with that source's own value; and the other
-    claims of that source that vouch for a figure of the sentence."""
-    agreed: set[int] = set()
-    compared: set[int] = set()
-    claims: list[dict[str, Any]] = []
-    disagreeing: list[tuple[Figure, dict[str, Any]]] = []
-    roles_agreeing: set[str] = set()
-    lexicon = index.lexicon
-    if best is not None:
-        bare = set()
-        for n in number_like(span.text):
-            at = span.start + n.start
-            if not any(f.start <= at < f.end for f in figures):
-                try:
-                    bare.add(parse_number(n.text.rstrip(".,"))[0])
-                except ValueError:
-                    pass
-        claims, agreed, disagreeing = _source_claims(index, best, cands, figures, bare)
-        compared = {id(r.figure) for r in best.comparison.records}
-        roles_agreeing = {r.role for r in best.comparison.agreeing()}
-    out = []
-    dated = _study_years(index, best.claim.get("source_doi")) if best is not None else set()
-    for f in figures:
-        if f.kind == "year" and best is not None and f.value not in dated:
-            if _dates_the_study(index, span.text[f.end - span.start :]):
-                why = "the sentence dates the study otherwise than the source's year"
-                if dated:
-                    why = f"the sentence dates the study {f.text}; the source is from {min(dated)}"
-                out.append({"text": f.text, "start": f.start, "end": f.end, "why": why})
-            continue
-        if f.kind == "year" or id(f) in agreed:
-            continue
-        # a figure compared in a role where another figure agrees (the exposure window beside the
-        # outcome's time point) may still be one the source states
-        roles = {r.role for r in best.comparison.records if r.figure is f} if best else set()
-        if roles <= roles_agreeing and any(stated_agrees(f, c, lexicon) for c in claims):
-            continue
-        if best is None:
-            why = "no claim to compare it with"
-        elif id(f) in compared:
-            why = "does not agree with the source's figure"
-        else:
-            why = f"read as a {f.kind}, but the source's claims have no such figure to compare"
-        out.append({"text": f.text, "start": f.start, "end": f.end, "why": why})
-    if best is not None:  # a name with a number (SF-36, hsPRO-C2, vitamin D3) the source never uses
-        said = {
-            _plain(m.group()) for c in claims
-            for m in _CODED_NAME_RE.finditer(c.get("statement") or "")
-        }  # fmt: skip
-        spans = [(f.start - span.start, f.end - span.start) for f in figures]
-        for m in _CODED_NAME_RE.finditer(span.text):
-            if any(a < m.end() and m.start() < b for a, b in spans):
-                continue  # part of a figure read ("R2 = 0.94", "313.5 mm3")
-            if _plain(m.group()) not in said:
-                out.append({"text": m.group(), "start": span.start + m.start(),
-                            "end": span.start + m.end(),
-                            "why": "a name with a number that the source's claims do not use"})  # fmt: skip
-    read = [(f.start, f.end) for f in figures]
-    for n in number_like(span.text):
-        start, end = span.start + n.start, span.start + n.end
-        if any(a <= start < b for a, b in read) or any(number_stated(n.text, c) for c in claims):
-            continue
-        out.append({"text": n.text, "start": start, "end": end, "why": "not read as a figure"})
-    return sorted(out, key=lambda u: u["start"]), disagreeing, claims[1:]

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, utils
 
 from .build import SERIOUS_UPDATES
 from .doi import DOI_IN_TEXT_RE, InvalidDOI, normalize_doi
-from .figures import CITATION_MARKER
+from .numbers import CITATION_MARKER
 
 _REF_LINE_RE = re.compile(
     r"^\s*(?:[-*+•]\s+)?(?:(?P<num>\d{1,3})[.)]\s+)?(?:\[(?P<br>\d{1,3})\]\s*)?(?P<body>\S.*)$"

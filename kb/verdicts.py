@@ -6,27 +6,22 @@ one frozen `POLICY`; explanations are rendered from the records when a rule fire
 
 from __future__ import annotations
 
-import re
-
 from .agreement import describe
-from .direction import directions
 from .figures import Figure, is_checkable
+from .findings import (
+    finding_checked,
+    first_sentence,
+    opposite,
+    reversed_finding,
+    short,
+    unseen,
+    unverified_fit,
+)
 from .matching import Candidate
 from .verdict_policy import POLICY as P
 
 WEAK_ROLES = {"time", "p"}  # roles whose agreement alone does not tell which finding is meant
 SECONDARY_ROLES = {"p", "ci"}  # roles that alone never make a sentence supported
-
-
-def _short(text: str | None, words: int = 18) -> str:
-    bits = (text or "").split()
-    return " ".join(bits[:words]) + ("…" if len(bits) > words else "")
-
-
-def _first_sentence(text: str | None) -> str:
-    if not text:
-        return ""
-    return re.split(r"(?<=[.;])\s", text.strip(), maxsplit=1)[0]
 
 
 def decide(
@@ -44,7 +39,7 @@ def decide(
     if verdict == "supported" and best is not None and not best.directed:
         # "a two-year trial in 50 people found that vitamin D shrank lesions": the figures agree
         # with how the study was run, and what it found must agree too
-        verdict, best, why = _finding(text, best, cands, why)
+        verdict, best, why = finding_checked(text, best, cands, why)
     if verdict == "supported" and best is not None and _secondary_only(best):
         # "(p = 0.01)" beside another finding: the finding's own figure must agree, not its p
         said = ", ".join(r.figure.text for r in best.comparison.agreeing())
@@ -56,36 +51,6 @@ def decide(
             "finding it reports is not checked",
         )
     return verdict, best, why
-
-
-def _finding(
-    text: str, best: Candidate, cands: list[Candidate], why: str
-) -> tuple[str, Candidate, str]:
-    """A sentence supported by a claim that states no finding (a sample size, a dose, a
-    duration) while the sentence states one (an effect, higher odds, before): the finding must be
-    one the same source reports, worded closely, and not reversed."""
-    if not any(not d.startswith("design:") for d in directions(text)):
-        return "supported", best, why
-    # the studies the sentence's figures fit ("600 people": two studies of the same 600)
-    sources = {best.claim.get("source_doi")} | {
-        c.claim.get("source_doi") for c in cands if c.verified and c.comparison.value_agrees
-    }
-    findings = [
-        c for c in cands
-        if c.verified and c.directed and c.claim.get("source_doi") in sources and not c.conflicts
-        and c.sim >= P.t_figure and c.shared >= P.min_finding_words
-    ]  # fmt: skip
-    if not findings:
-        return (
-            "unverified",
-            best,
-            f"{why}; but what the sentence says the study found is not among its checked findings",
-        )
-    # the finding whose own figures agree with the sentence's (its time point) is the one meant
-    top = max(findings, key=lambda c: (bool(c.comparison.agreeing()), c.wording))
-    if top.opposed:
-        return "contradicted", top, _opposite(top)
-    return "supported", best, why
 
 
 def _secondary_only(c: Candidate) -> bool:
@@ -209,13 +174,13 @@ def _decide(
                 rival = max(
                     rivals, key=lambda c: c.sim + c.weight + P.same_time_bonus * c.same_time
                 )
-                if unseen := _unverified_fit(rival, same_place):
-                    return "unverified", unseen, _unseen(unseen)
+                if fit := unverified_fit(rival, same_place):
+                    return "unverified", fit, unseen(fit)
                 return "contradicted", rival, _contradiction(rival, cands, best)
             return (
                 "unverified",
                 best,
-                f"{best.claim['id']} is disputed: {_first_sentence(best.claim.get('notes'))}",
+                f"{best.claim['id']} is disputed: {first_sentence(best.claim.get('notes'))}",
             )
         verdict, best, why = _by_status(
             text, best, cited, "; ".join(describe(best.comparison, best.claim)[0])
@@ -246,11 +211,11 @@ def _decide(
             conflicting,
             key=lambda c: (c.verified, c.sim + c.weight + P.same_time_bonus * c.same_time),
         )
-        unseen = _unverified_fit(best, same_place) if best.verified else None
-        if unseen is not None:
+        fit = unverified_fit(best, same_place) if best.verified else None
+        if fit is not None:
             # the sentence reports a finding of the source that the KB holds unverified ("the
             # stair-climbing item"): another figure of a verified analysis contradicts nothing
-            return "unverified", unseen, _unseen(unseen)
+            return "unverified", fit, unseen(fit)
         if best.verified or best.claim["status"] == "disputed":
             return "contradicted", best, _contradiction(best, cands, None)
         return (
@@ -260,9 +225,9 @@ def _decide(
                 f"the nearest claim, {best.claim['id']}, is itself unverified and gives {best.claim.get('figure')}"
             ),
         )
-    reversal = _reversed(same_place, cited, context)
+    reversal = reversed_finding(same_place, cited, context)
     if reversal is not None:
-        return "contradicted", reversal, _opposite(reversal)
+        return "contradicted", reversal, opposite(reversal)
     textual = [
         c for c in same_place
         if c.sim >= P.t_text and c.claim["status"] != "deprecated"
@@ -293,7 +258,7 @@ def _decide(
                 "unverified",
                 best,
                 f"the wording is closer to {clearer.claim['id']} "
-                f"({_short(clearer.claim['statement'], 14)}) than to {best.claim['id']}: "
+                f"({short(clearer.claim['statement'], 14)}) than to {best.claim['id']}: "
                 "check which finding the sentence reports",
             )
         if verdict == "supported" and best.wording < P.t_text:
@@ -302,7 +267,7 @@ def _decide(
                 "unverified",
                 best,
                 f"the cited work's nearest claim, {best.claim['id']}, is worded differently: "
-                f"{_short(best.claim['statement'], 20)}",
+                f"{short(best.claim['statement'], 20)}",
             )
         if verdict == "supported" and best.coverage < P.min_text_coverage:
             return (
@@ -334,69 +299,6 @@ def _decide(
         figs = ", ".join(f.text for f in checkable)
         return "unsupported", None, f"no claim in the KB speaks to this ({figs})"
     return "unsupported", None, "no claim in the KB speaks to this"
-
-
-def _unverified_fit(best: Candidate, cands: list[Candidate]) -> Candidate | None:
-    """An unverified claim of the same source that fits the sentence at least as well as the
-    verified claim its figures contradict, and better in some way: it shares a word the verified
-    one does not ("stair-climbing"), or agrees where the verified one conflicts (the time point)."""
-    source = best.claim.get("source_doi")
-    conflicts = set(best.comparison.conflicts())
-    # words of the sentence that only an unverified claim of the source has
-    said = set().union(
-        *(c.words for c in cands if c.verified and c.claim.get("source_doi") == source)
-    )
-    fits = [
-        c for c in cands
-        if c.claim["status"] == "unverified" and c.claim.get("source_doi") == source
-        and not c.conflicts and c.wording >= best.wording - P.unverified_fit_margin
-        and (c.words - said or {r.role for r in c.comparison.agreeing()} & conflicts)
-    ]  # fmt: skip
-    return max(fits, key=lambda c: c.wording) if fits else None
-
-
-def _unseen(c: Candidate) -> str:
-    return (
-        f"the sentence seems to report {c.claim['id']}, which is not verified: "
-        f"{_first_sentence(c.claim.get('notes'))}"
-    )
-
-
-def _reversed(
-    cands: list[Candidate], cited: set[str] | None, context: set[str] | None
-) -> Candidate | None:
-    """A verified claim the sentence clearly speaks of and states the opposite of ("lower odds"
-    against "higher odds", "shrank" against "did not change", "randomised" against "level IV"):
-    the best-worded claim (a tie within `reversal_tie`), or the best of the study the sentence
-    names or speaks of, worded closely enough with the bonus for naming it."""
-    verified = [c for c in cands if c.verified and not c.conflicts]
-    named = (cited or set()) | (context or set())
-    mine = [c for c in verified if c.claim.get("source_doi") in named]
-    for pool, enough in ((mine, _named_reversal), ([] if cited else verified, _plain_reversal)):
-        if not pool:
-            continue
-        first = max(pool, key=lambda c: c.sim)
-        if first.directed and not first.opposed:
-            continue  # the closest claim states the same finding: a near tie is no reversal
-        hits = [c for c in pool if c.opposed and c.sim >= first.sim - P.reversal_tie and enough(c)]
-        if hits:
-            return max(hits, key=lambda c: c.sim)
-    return None
-
-
-def _named_reversal(c: Candidate) -> bool:
-    return c.sim >= P.t_text and c.shared >= P.min_shared_reversal_named
-
-
-def _plain_reversal(c: Candidate) -> bool:
-    return c.wording >= P.t_contra and c.shared >= P.min_shared_figure
-
-
-def _opposite(c: Candidate) -> str:
-    return (
-        f"the sentence states the opposite finding: {c.claim['id']} says "
-        f"{_short(c.claim['statement'], 24)}"
-    )
 
 
 def _wrong_time(c: Candidate) -> bool:
@@ -449,11 +351,11 @@ def _by_status(
     if claim["status"] == "verified":
         # a reversed finding: only where the wording alone (no bonus for a cited source) matches
         if best.wording >= P.t_text and best.opposed:
-            return "contradicted", best, _opposite(best)
+            return "contradicted", best, opposite(best)
         return "supported", best, f"agrees with verified claim {claim['id']}{fig}: {why}"
     if claim["status"] == "deprecated":
         return "unverified", best, f"{claim['id']} was withdrawn: {claim.get('deprecated_reason')}"
-    note = _first_sentence(claim.get("notes"))
+    note = first_sentence(claim.get("notes"))
     return (
         "unverified",
         best,
@@ -474,6 +376,6 @@ def _contradiction(best: Candidate, cands: list[Candidate], disputed: Candidate 
             f = theirs[0]
             return (
                 f"{why}. {f.text} belongs to another analysis ({other.claim['id']}: "
-                f"{_short(other.claim['statement'], 14)}); {claim['id']} gives {claim.get('figure')}"
+                f"{short(other.claim['statement'], 14)}); {claim['id']} gives {claim.get('figure')}"
             )
     return f"{why} ({claim['id']})"

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kb.factcheck import check_text
-from kb.figures import number_like, parse_number
 from kb.matching import ClaimIndex
+from kb.numbers import number_like, parse_number
 from kb.sentences import split_sentences
 
 # derandomized: the same examples on every run, so a failure is a regression, never luck (the rare
