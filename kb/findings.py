@@ -8,6 +8,7 @@ read by `verdicts.decide`; thresholds in the one `verdict_policy.POLICY`.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from .direction import directions
 from .matching import Candidate
@@ -91,20 +92,30 @@ def reversed_finding(
     verified = [c for c in cands if c.verified and not c.conflicts]
     named = (cited or set()) | (context or set())
     mine = [c for c in verified if c.claim.get("source_doi") in named]
+    # of the study the sentence names, only words few of its claims share tell which one it means
+    # ("kneecap" names one analysis of Aso's; "vitamin D" is in every claim of Perry's)
+    counts = Counter(w for c in mine for w in c.words)
+    telling = {w for w, n in counts.items() if n <= max(1, len(mine) / 2)}
     for pool, enough in ((mine, _named_reversal), ([] if cited else verified, _plain_reversal)):
         if not pool:
             continue
         first = max(pool, key=lambda c: c.sim)
         if first.directed and not first.opposed:
             continue  # the closest claim states the same finding: a near tie is no reversal
-        hits = [c for c in pool if c.opposed and c.sim >= first.sim - P.reversal_tie and enough(c)]
+        hits = [
+            c for c in pool
+            if c.opposed and c.sim >= first.sim - P.reversal_tie and enough(c)
+            and (pool is not mine or c.words & telling)
+        ]  # fmt: skip
         if hits:
             return max(hits, key=lambda c: c.sim)
     return None
 
 
 def _named_reversal(c: Candidate) -> bool:
-    return c.sim >= P.t_text and c.shared >= P.min_shared_reversal_named
+    """A claim of the study the sentence names (or its other clause spoke of): the bonus for naming
+    it carries the wording, but the claim must be about what the sentence is about."""
+    return c.sim >= P.t_figure and c.shared >= P.min_shared_reversal_named and c.on_topic
 
 
 def _plain_reversal(c: Candidate) -> bool:

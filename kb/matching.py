@@ -71,6 +71,7 @@ class Candidate:
     words: frozenset[str] = frozenset()  # the content words the sentence and the claim share
     directed: bool = False  # the claim states which way its finding points (an effect, higher...)
     told: float = 0.0  # the share of the claim's own words the sentence has (a tie-break)
+    on_topic: bool = True  # the claim is about every outcome the sentence names (pain, cartilage)
 
     @property
     def weight(self) -> float:
@@ -130,6 +131,11 @@ def tokens(text: str) -> list[str]:
 def _claim_tokens(lexicon: Lexicon, statement: str) -> tuple[str, ...]:
     """A claim's words, cut once per process: the same claims come up sentence after sentence."""
     return tuple(tokens(lexicon.normalise(statement)))
+
+
+@lru_cache(maxsize=50_000)
+def _claim_outcomes(lexicon: Lexicon, statement: str) -> frozenset[str]:
+    return frozenset(lexicon.outcomes_in(statement))
 
 
 @lru_cache(maxsize=50_000)
@@ -380,6 +386,7 @@ def rank(
     content = words - naming  # what the sentence says of a finding, not whose it is
     named = compartments_named(text, lexicon)
     stance = directions(text, lexicon)
+    outcomes = lexicon.outcomes_in(text)
     for row in rows:
         if deadline is not None and time.monotonic() > deadline:
             raise CheckTookTooLong("stopped inside a sentence")
@@ -402,7 +409,8 @@ def rank(
         out.append(
             Candidate(row, sim, comparison, shared, coverage, wording, elsewhere, mine, against,
                       both, states_finding(theirs),
-                      len(set(statement) & set(said)) / len(set(statement)) if statement else 0.0)
+                      len(set(statement) & set(said)) / len(set(statement)) if statement else 0.0,
+                      outcomes <= _claim_outcomes(lexicon, row["statement"]))
         )  # fmt: skip
     return sorted(out, key=lambda c: -c.sim)
 

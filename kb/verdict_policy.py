@@ -28,9 +28,8 @@ class Policy:
     min_text_coverage: float = 0.5  # support on wording alone: this share of the sentence's words
     # a reversed finding without a figure: the claim is the best worded (within this tie)...
     reversal_tie: float = 2
-    min_shared_reversal_named: int = (
-        2  # ...and, for the study the sentence names, shares these words
-    )
+    # ...or, a claim of the study the sentence names, on its outcome, shares this many words
+    min_shared_reversal_named: int = 1
     unverified_fit_margin: float = 5  # an unverified claim this close, and more specific, explains
     min_finding_words: int = 2  # a finding beside a study's size shares this many words with it
     same_time_bonus: float = 10  # ranking bonus for a rival claim at the sentence's time point
