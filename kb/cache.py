@@ -28,7 +28,7 @@ from .loader import file_bytes, misnamed_files
 # The code a cached entry or an incremental build depends on: parsing and checking, and (for the
 # manifest) the schema and the rows the build derives, so a code change always means a full build.
 _CODE = ("loader.py", "fields.py", "validate.py", "doi.py", "cache.py", "schema.py", "build.py",
-         "markup.py", "citation.py", "lexicon.py")  # fmt: skip
+         "markup.py", "citation.py", "lexicon.py", "names.py")  # fmt: skip
 
 
 def _code_version() -> str:

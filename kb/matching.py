@@ -23,6 +23,7 @@ from .agreement import NO_LEXICON, Comparison, compare_figures
 from .direction import directions, opposed, states_finding
 from .figures import Figure
 from .lexicon import Lexicon, lexicon_from_db
+from .names import STUDY_NAME_TEXTS, study_names
 from .references import SERIOUS_UPDATES
 from .schema import CLAIM_TERMS, CLAIM_VOCAB
 from .verdict_policy import POLICY
@@ -195,10 +196,6 @@ def fts_query(
     return " OR ".join(db.quote_fts(w) for w in words[:MAX_QUERY_WORDS])
 
 
-_NAME_RE = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{3,}\b")  # (not where a sentence starts)
-_DEMONYM_RE = re.compile(r"(?:ian|ese|ish|ican)$")  # "an Australian study" names no one study
-_NOT_NAMES = {"This", "That", "These", "Those", "Their", "They", "There", "Each", "Both", "Some",
-              "Most", "Many", "When", "Where", "After", "Before", "Over", "With", "From"}  # fmt: skip
 # a study named by its cohort or place: "the Framingham researchers", "a Michigan study"
 _NAMED_STUDY_RE = re.compile(
     r"\b(?P<name>[A-Z][a-z]{3,})(?:\s+[A-Z][a-z]+){0,2}\s+(?:researchers|team|group|study|"
@@ -282,22 +279,16 @@ class ClaimIndex:
 
     @cached_property
     def _study_names(self) -> dict[str, set[str]]:
-        """Capitalised names (a cohort, a town, a university) → the sources whose claims use them:
-        "Framingham" is the BMJ 2012 study's cohort."""
+        """Cohort and place names → the sources whose claims use them (`study_names`, counted by
+        the build; from the claims themselves for a database built before that table)."""
+        if self.db["study_names"].exists():
+            rows = self.db.execute("select name, source_doi from study_names")
+        else:
+            rows = study_names(self.db.execute(STUDY_NAME_TEXTS))
         names: dict[str, set[str]] = {}
-        lower: set[str] = set()  # words also written in lower case are no names ("This", "Women")
-        sql = (  # (not titles: their Title Case would make names of "Randomized", "Twelve")
-            "select source_doi, statement || ' ' || coalesce(population, '') from claims "
-            "where source_doi is not null"
-        )
-        for doi, text in self.db.execute(sql):
-            lower.update(re.findall(r"\b[a-z]{4,}\b", text or ""))
-            for word in set(_NAME_RE.findall(text or "")):
-                names.setdefault(word, set()).add(doi)
-        return {
-            w: d for w, d in names.items()
-            if w.lower() not in lower and w not in _NOT_NAMES and not _DEMONYM_RE.search(w)
-        }  # fmt: skip
+        for name, doi in rows:
+            names.setdefault(name, set()).add(doi)
+        return names
 
     def named_studies(self, text: str) -> set[str]:
         """The sources a sentence names by a cohort or place only one of them has ("the Framingham

@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlite_utils
 
+from .names import STUDY_NAME_TEXTS, study_names
+
 # Crossref's update (notice) types, most serious first: `kb ingest` keeps the most serious one a
 # work has. The first five put a source's claims under a warning (SERIOUS_UPDATES): the build's
 # flags, kb check's verdicts, the FAQ's evidence and the web pages all read that one list.
@@ -117,13 +119,24 @@ TABLES: dict[str, dict] = {
         "pk": "term",
         "columns": {"term": str, "doc": int},
     },
+    # The words of cohorts' proper names in the claims, each with the one source using it (kb.names):
+    # "the Framingham researchers" name that study. Derived by the build, like claim_terms.
+    "study_names": {
+        "pk": ("name", "source_doi"),
+        "columns": {"name": str, "source_doi": str},
+    },
     # data/lexicon.yml as kb check reads it: one JSON value per section (see kb.lexicon)
     "lexicon": {
         "pk": "key",
         "columns": {"key": str, "value": str},
     },
 }  # fmt: skip
-DERIVED = ("build_info", "claim_terms", "history")  # tables about the build, not curated content
+DERIVED = (
+    "build_info",
+    "claim_terms",
+    "study_names",
+    "history",
+)  # tables about the build, not curated content
 
 FTS: dict[str, list[str]] = {
     "claims": ["statement", "topic", "population", "unit", "excerpt", "notes"],
@@ -257,6 +270,12 @@ def ensure_fts(db: sqlite_utils.Database) -> None:
         else:
             db[table].enable_fts(columns, fts_version="FTS5", tokenize="porter")
     count_claim_terms(db.conn)
+    with db.conn:
+        db.conn.execute("delete from study_names")
+        db.conn.executemany(
+            "insert into study_names (name, source_doi) values (?, ?)",
+            study_names(db.conn.execute(STUDY_NAME_TEXTS)),
+        )
 
 
 CLAIM_VOCAB = (
