@@ -96,7 +96,8 @@ def compatible(fig: Figure, claim: dict[str, Any], lexicon: Lexicon = NO_LEXICON
     return False
 
 
-NEARLY = 0.1  # "nearly", "almost": at most this share below the figure
+NEARLY = 0.075  # "nearly", "almost": at most this share below the figure ("almost 600": 582)
+NEARLY_POINTS = 5.0  # ...or, for a share, this many points below ("just under half": 45.1%)
 
 
 def tolerance(fig: Figure, target: float) -> float:
@@ -146,7 +147,8 @@ def value_agrees(fig: Figure, claim: dict[str, Any]) -> bool:
     if fig.qualifier == "up to":
         return abs(ceiling - v) <= tol
     if fig.qualifier == "nearly":  # "almost 600" is 582, never 651: a little below, at most
-        return v - max(tol, NEARLY * abs(v)) <= ceiling <= v + tol
+        below = NEARLY_POINTS if fig.kind == "percent" else NEARLY * abs(v)
+        return v - max(tol, below) <= ceiling <= v + tol
     if fig.qualifier in ("more than", "at least"):
         return floor >= v - tol
     if fig.qualifier == "less than":

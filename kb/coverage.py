@@ -14,7 +14,7 @@ from typing import Any
 
 from .agreement import compare_figures, number_stated, stated_agrees
 from .figures import Figure
-from .matching import Candidate, ClaimIndex
+from .matching import Candidate, ClaimIndex, tokens
 from .numbers import number_like, parse_number
 from .references import SERIOUS_UPDATES, source_years
 from .sentences import Span
@@ -81,6 +81,10 @@ def _source_claims(
         id(r.figure) for c in [best.comparison] + [c for _, c in compared]
         for r in c.agreeing("value")
     }  # fmt: skip
+    # (only for a fact of the whole study, its dose or its participants' age: a share with an n of
+    # its own that differs is another analysis, "52% of 71 new BMLs" beside "198 people")
+    study_level = {id(row) for row, c in compared
+                   if any(r.figure.kind in SINGLE_VALUED_KINDS for r in c.agreeing("value"))}  # fmt: skip
     for row, comparison in compared:
         disagreeing += [
             (r.figure, row) for r in comparison.records
@@ -95,7 +99,8 @@ def _source_claims(
         )
         conflicts = {
             r.role for r in comparison.records
-            if not comparison.agreeing(r.role) and (r.role == "value" or id(r.figure) not in owned)
+            if not comparison.agreeing(r.role)
+            and (r.role == "value" or id(r.figure) not in owned or id(row) not in study_level)
         } - ({"value"} if bare_value else set())  # fmt: skip
         if conflicts or not (comparison.agreeing() or bare_value):
             continue  # only a claim the sentence's figures agree with (and never contradict) vouches
@@ -241,3 +246,37 @@ def unchecked_in(
             continue
         out.append({"text": n.text, "start": start, "end": end, "why": "not read as a figure"})
     return sorted(out, key=lambda u: u["start"]), disagreeing, claims[1:]
+
+
+def swapped_groups(
+    index: ClaimIndex, span: Span, figures: list[Figure], claims: list[dict[str, Any]]
+) -> str | None:
+    """Two groups compared, each figure agreeing with one claim, but each figure's own words (those
+    after it, up to the next figure) fit the other claim: "a new BML in 10.8% of knees that went on
+    to frequent pain and in 32.4% of controls", where 10.8% is the controls'. None if no swap."""
+    owner: dict[int, dict[str, Any]] = {}
+    for row in claims:
+        for r in compare_figures(figures, row, index.lexicon).agreeing("value"):
+            owner.setdefault(id(r.figure), row)
+    # figures of one kind, each another claim's: the groups compared ("10.8% ... and 32.4%")
+    kinds: dict[tuple[str, str], list[Figure]] = {}
+    for f in figures:
+        if id(f) in owner:
+            kinds.setdefault((f.kind, f.unit), []).append(f)
+    compared = [fs for fs in kinds.values() if len({id(owner[id(f)]) for f in fs}) >= 2]
+    if not compared:
+        return None
+    owner = {id(f): owner[id(f)] for f in compared[0]}
+    mine = sorted(compared[0], key=lambda f: f.start)
+    for f, nxt in zip(mine, [*mine[1:], None], strict=True):
+        local = span.text[f.end - span.start : (nxt.start - span.start) if nxt else None][:80]
+        words = set(tokens(index.lexicon.normalise(local))) - index.common
+        fit = {id(row): len(words & set(tokens(index.lexicon.normalise(row["statement"]))))
+               for row in owner.values()}  # fmt: skip
+        own = fit[id(owner[id(f)])]
+        if any(n > own for n in fit.values()):
+            return (
+                f"{f.text} agrees with {owner[id(f)]['id']}, but the words after it describe "
+                "another group the source reports: check which figure belongs to which group"
+            )
+    return None

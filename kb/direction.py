@@ -67,8 +67,7 @@ _BEFORE = re.compile(
     re.IGNORECASE,
 )
 _AFTER = re.compile(
-    r"\bonly\s+(?:\w+\s+)?(?:follows?|after|once)\b|\blate\s+(?:event|sign|consequence)\b|"
-    r"\b(?:a|the)\s+consequence\s+of\b|\bsecondary\s+to\b",
+    r"\bonly\s+(?:\w+\s+){0,2}?(?:follows?|after|once)\b|\blate\s+(?:event|sign|consequence)\b",
     re.IGNORECASE,
 )
 # a comparison: which way a quantity differs ("a larger angle" against "a smaller angle")

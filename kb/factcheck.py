@@ -19,7 +19,14 @@ import sqlite_utils
 
 from .agreement import compare_figures
 from .citing import Cited, cited_by, refers_back
-from .coverage import agreeing_rows, design_checked, sized_elsewhere, subgroups, unchecked_in
+from .coverage import (
+    agreeing_rows,
+    design_checked,
+    sized_elsewhere,
+    subgroups,
+    swapped_groups,
+    unchecked_in,
+)
 from .figures import Figure, extract_figures, is_checkable
 from .matching import (
     CLAIM_COLUMNS,
@@ -290,6 +297,12 @@ def _check_span(
         verdict = "unverified"
         said = ", ".join(u["text"] for u in unchecked)
         why = f"not every figure could be checked ({said}); the rest: {why}"
+    elif (
+        verdict == "supported"
+        and best is not None
+        and (swap := swapped_groups(index, span, figures, [best.claim, *vouching]))
+    ):
+        verdict, why = "unverified", swap
     if verdict in ("supported", "unverified") and best is not None:
         # the figure agrees, but the sentence words it as something the source did not give (for
         # the claim it rests on, or any other claim of the source that vouches for a figure)
@@ -313,7 +326,7 @@ def _check_span(
 
 # a sentence whose subject is only a pointer back ("That same type", "It", "These lesions")
 _ANAPHOR_RE = re.compile(
-    r"\s*(?:that|this|these|those|it|they|its|their|such)(?:\s+same)?\b(?!\s+(?:study|trial|"
-    r"review|analysis|paper|cohort|research|work)\b)",
+    r"\s*(?:that|this|these|those|it|they|its|their|such)(?:\s+same)?\b(?!(?:\s+[\w-]+){0,4}?\s+"
+    r"(?:study|trial|review|analysis|paper|cohort|research|work)\b)",
     re.IGNORECASE,
 )

@@ -91,7 +91,7 @@ _RANGE_JOIN = re.compile(
 )
 _BETWEEN_BEFORE = re.compile(r"\bbetween\s+$", re.IGNORECASE)
 # a share after "by" is how much something changed ("reduced by 20%"), never how common it is
-_CHANGE_BEFORE = re.compile(r"\bby\s+$", re.IGNORECASE)
+_CHANGE_BEFORE = re.compile(r"(?<!followed\s)\bby\s+$", re.IGNORECASE)  # (not "followed by 34%")
 _CHANGE_AFTER = re.compile(
     r"\s+(?:more|less|fewer|higher|lower|greater|smaller|bigger|larger)\b", re.IGNORECASE
 )
@@ -378,7 +378,7 @@ _LOWER_AFTER = re.compile(r"\s+(?:lower|less|smaller|fewer)\b", re.IGNORECASE)
 _RATIO_UNITS = {"p_value", "odds_ratio", "hazard_ratio", "relative_risk", "r_squared", "dice"}
 _LISTED_AFTER = re.compile(
     r"(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s+or\s+)(?P<n>-?\d+(?:\.\d+)?)(?![\d.,]*\d)"
-    r"(?=\s*(?:[,.;:)\]\[]|$|(?:respectively|for|in|among|at|with|and|or|vs|versus)\b))"
+    r"(?=\s*(?:[,.;:)\]\[]|$|(?:respectively|and|or|vs|versus)\b))"
 )
 
 

@@ -120,14 +120,12 @@ def _decide(
         # the wording fits another analysis of the same source just as well, and that one gives
         # another figure: which analysis the sentence means is not clear, so it is not supported
         mine = {id(r.figure) for r in best.comparison.agreeing("value")}
-        # (unless the sentence gives the rival's own figure too: "R² = 0.95 and 0.81 respectively")
         tied = [
             c for c in same_place
             if c.verified and c.wording >= best.wording
             and c.claim.get("source_doi") == best.claim.get("source_doi")
             and any(r.role == "value" and not r.agrees and id(r.figure) in mine
                     for r in c.comparison.records)
-            and not c.comparison.value_agrees
         ]  # fmt: skip
         single = len(best.comparison.agreeing()) == 1  # one figure, nothing else ties it down
         sized = best.claim.get("measure") in ("sample_size", "count")  # a count names its sample
@@ -346,7 +344,9 @@ def _by_status(
         return (
             "misattributed",
             best,
-            (f"matches {claim['id']}{fig}, which comes from {src}, not from the work cited here"),
+            (
+                f"matches {claim['id']}{fig}, which comes from {src}, not from the work the sentence cites or names"
+            ),
         )
     if claim["status"] == "verified":
         # a reversed finding: only where the wording alone (no bonus for a cited source) matches

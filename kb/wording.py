@@ -13,7 +13,7 @@ import sqlite3
 from typing import Any
 
 CLAIM_ID_RE = re.compile(r"\b[a-z][a-z0-9]*(?:-[a-z0-9]+)+\b")
-DOI_RE = re.compile(r"\b10\.\d{4,9}/[^\s,;)]+")
+DOI_RE = re.compile(r"\b10\.\d{4,9}/(?:[^\s,;()]|\([^\s()]*\))+")  # "(03)00080-3" is the DOI's own
 _KB_RE = re.compile(r"\b(?:the )?KB\b")  # "the KB does not hold", "in the KB": our evidence
 _STATEMENT_WORDS = 10  # of an unsourced claim's statement, when it names the claim
 

@@ -761,3 +761,44 @@ def test_a_finding_the_named_study_never_reported_is_no_reversal(verdict, senten
     s = verdict(sentence)
     assert s.verdict != "contradicted", _why(s)
     assert s.verdict != "supported", _why(s)
+
+
+# -- 16. Found by an independent review: each was a false "supported" ------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # two groups' figures swapped
+        "Among knees with no BML at the start, a new BML appeared in 10.8% of knees that went on "
+        "to frequent pain and in 32.4% of control knees.",
+        "A BML score rise of at least 2 units was seen in 8.6% and 27.5% of painful and control "
+        "knees respectively.",
+        # a share whose own analysis has another n, beside the study's n
+        "Of the 198 people in the 2014 eight-year study, 52% were children of people who had a "
+        "knee replaced.",
+        "The 2010 TASOAC study followed 395 randomly selected people, 25% of whom developed a new "
+        "BML.",
+        # "almost" is a little below, never 9% below
+        "Almost 120 people took part in the 2010 cohort study of BMLs in symptomatic knee OA.",
+    ],
+)
+def test_review_false_supported_stay_unsupported_by_us(verdict, sentence) -> None:
+    s = verdict(sentence)
+    assert s.verdict != "supported", _why(s)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Among knees with no BML at the start, a new BML appeared in 32.4% of knees that went on "
+        "to frequent pain and in 10.8% of control knees.",
+        "Six months after one zoledronic acid infusion, in people with uncontrolled pain, total BML "
+        "area had shrunk by 175.7 mm² more than with placebo.",
+        "This 2013 Osteoarthritis Initiative study found that larger BMLs at the start went with "
+        "more knee pain at the start.",
+    ],
+)
+def test_review_correct_sentences_stay_supported(verdict, sentence) -> None:
+    s = verdict(sentence)
+    assert s.verdict == "supported", _why(s)
