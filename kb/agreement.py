@@ -8,6 +8,7 @@ message. Tolerances follow how the figure was printed (its decimals, its hedge).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -319,8 +320,10 @@ def stated_agrees(fig: Figure, claim: dict[str, Any], lexicon: Lexicon = NO_LEXI
     return False
 
 
-def number_stated(raw: str, claim: dict[str, Any]) -> bool:
-    """Is a bare number (one no figure reading covers) printed in the claim's own wording?"""
+def number_stated(raw: str, claim: dict[str, Any], after: str = "") -> bool:
+    """Is a bare number (one no figure reading covers) printed in the claim's own wording, and
+    (given the sentence's words `after` it) said of the same thing: "26 given cholecalciferol" is
+    not the claim's "24 given cholecalciferol and 26 given placebo"?"""
     try:
         value = parse_number(raw.rstrip(".,"))[0]
     except ValueError:
@@ -332,5 +335,33 @@ def number_stated(raw: str, claim: dict[str, Any]) -> bool:
     ):
         figures, bare = _stated(text)
         if value in bare or any(f.value == value and f.kind != "year" for f in figures):
-            return True
+            return _said_of_the_same(value, text, after)
     return False
+
+
+def _said_of_the_same(value: float, text: str, after: str) -> bool:
+    """Unless the sentence's words after the number are what the claim says after another of its
+    numbers (and not after this one): "26 given cholecalciferol" where the claim has "24 given
+    cholecalciferol and 26 given placebo" swaps the arms."""
+    mine = _after_words(after)
+    if not mine:
+        return True
+    this, others = set(), set()
+    for n in number_like(text):
+        try:
+            theirs_value = parse_number(n.text.rstrip(".,"))[0]
+        except ValueError:
+            continue
+        words = _after_words(text[n.end :])
+        (this if theirs_value == value else others).update(words)
+    return bool(mine & this) or not mine & others
+
+
+def _after_words(text: str) -> set[str]:
+    """The first few words after a number, up to the next number or clause break."""
+    head = re.split(r"[\d,;()]|\band\b|\bor\b", text, maxsplit=1)[0]
+    return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]{2,}", head)[:3]} - _LINKING
+
+
+_LINKING = {"the", "were", "was", "had", "given", "got", "received", "took", "with", "who",
+            "whom", "them", "of", "people", "patients", "participants"}  # fmt: skip

@@ -242,7 +242,10 @@ def unchecked_in(
     read = [(f.start, f.end) for f in figures]
     for n in number_like(span.text):
         start, end = span.start + n.start, span.start + n.end
-        if any(a <= start < b for a, b in read) or any(number_stated(n.text, c) for c in claims):
+        after = span.text[n.end :]
+        if any(a <= start < b for a, b in read) or any(
+            number_stated(n.text, c, after) for c in claims
+        ):
             continue
         out.append({"text": n.text, "start": start, "end": end, "why": "not read as a figure"})
     return sorted(out, key=lambda u: u["start"]), disagreeing, claims[1:]
@@ -280,3 +283,40 @@ def swapped_groups(
                 "another group the source reports: check which figure belongs to which group"
             )
     return None
+
+
+def share_of_something_else(
+    index: ClaimIndex, span: Span, figures: list[Figure], claims: list[dict[str, Any]]
+) -> str | None:
+    """A share that agrees with a claim's, said of what another claim of the same source is about:
+    "71% of them women", where the study's 71% had OA on X-ray and 49% were women; "29% had a BML
+    on MRI", where its 29% had knee pain. The words just after the share name it; only words the
+    source uses elsewhere, and the agreeing claim never, tell it is another share."""
+    for f in figures:
+        if f.kind != "percent":
+            continue
+        rows = [row for row in claims
+                if compare_figures([f], row, index.lexicon).value_agrees]  # fmt: skip
+        if not rows:
+            continue
+        after = re.split(r"[\d;()]|\bwhile\b|\bwhereas\b|\bbut\b", span.text[f.end - span.start :])[
+            0
+        ]
+        words = set(tokens(index.lexicon.normalise(after))[:5]) - index.common
+        source = rows[0].get("source_doi")
+        if not words or not source:
+            continue
+        said = set().union(*(set(_words(index, row)) for row in rows))
+        elsewhere = set().union(*(
+            set(_words(index, row)) for row in index.cited_claims({source}, rows)
+        ))  # fmt: skip
+        if (words & elsewhere) - said and not words & said:
+            return (
+                f"{f.text} agrees with {rows[0]['id']}, but the words after it name what another "
+                "finding of the same study is about: check what the sentence says it is a share of"
+            )
+    return None
+
+
+def _words(index: ClaimIndex, row: dict[str, Any]) -> list[str]:
+    return tokens(index.lexicon.normalise(row.get("statement") or ""))

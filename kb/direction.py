@@ -109,9 +109,13 @@ def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
     """The directions a text states: a subset of DIRECTIONS, plus "more:<noun>"/"less:<noun>" for
     each comparison ("a larger angle") and "design:<name>" for each study design of the lexicon."""
     out = set()
-    none = bool(_NONE.search(text))
+    nones = [m.span() for m in _NONE.finditer(text)]
+    none = bool(nones)
     if none:
         out.add("no effect")
+        # "no better than placebo for BML volume, but it did cut pain": two findings, one each way
+        if any(not any(a <= m.start() < b for a, b in nones) for m in _EFFECT.finditer(text)):
+            out.add("mixed")
     elif _EFFECT.search(text):
         out.add("effect")
     if not none:

@@ -22,6 +22,7 @@ from .citing import Cited, cited_by, refers_back
 from .coverage import (
     agreeing_rows,
     design_checked,
+    share_of_something_else,
     sized_elsewhere,
     subgroups,
     swapped_groups,
@@ -300,7 +301,10 @@ def _check_span(
     elif (
         verdict == "supported"
         and best is not None
-        and (swap := swapped_groups(index, span, figures, [best.claim, *vouching]))
+        and (
+            swap := swapped_groups(index, span, figures, [best.claim, *vouching])
+            or share_of_something_else(index, span, figures, [best.claim, *vouching])
+        )
     ):
         verdict, why = "unverified", swap
     if verdict in ("supported", "unverified") and best is not None:

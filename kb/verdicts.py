@@ -7,6 +7,7 @@ one frozen `POLICY`; explanations are rendered from the records when a rule fire
 from __future__ import annotations
 
 from .agreement import describe
+from .direction import directions
 from .figures import Figure, is_checkable
 from .findings import (
     finding_checked,
@@ -36,6 +37,13 @@ def decide(
     `cited`: the works the sentence cites (or points back to); `context`: the work another clause
     of the same sentence was matched to, which the statement likely speaks of but does not cite."""
     verdict, best, why = _decide(text, figures, cands, cited, context)
+    if verdict == "supported" and best is not None and "mixed" in directions(text):
+        return (
+            "unverified",
+            best,
+            f"{why}; but the sentence states more than one finding, one of them the other way: "
+            "split it so each is checked",
+        )
     if verdict == "supported" and best is not None and not best.directed:
         # "a two-year trial in 50 people found that vitamin D shrank lesions": the figures agree
         # with how the study was run, and what it found must agree too

@@ -802,3 +802,26 @@ def test_review_false_supported_stay_unsupported_by_us(verdict, sentence) -> Non
 def test_review_correct_sentences_stay_supported(verdict, sentence) -> None:
     s = verdict(sentence)
     assert s.verdict == "supported", _why(s)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # a share said of what another finding of the same study is about
+        "The 2013 study of BML volume included 404 people, 71% of them women.",
+        "The 2014 eight-year study of BMLs followed 198 people, and 24% of them developed a new BML.",
+        # the arms swapped, in bare numbers the claim itself prints
+        "The substudy included 50 people, 26 given cholecalciferol and 24 given placebo.",
+        # two findings, the second unchecked and the other way
+        "The 2019 substudy of 50 people found that vitamin D did no better than placebo for BML "
+        "volume, but it did cut pain.",
+    ],
+)
+def test_review_vouching_and_mixed_findings_are_not_supported(verdict, sentence) -> None:
+    s = verdict(sentence)
+    assert s.verdict != "supported", _why(s)
+
+
+def test_the_arms_as_the_claim_gives_them_are_supported(verdict) -> None:
+    s = verdict("The substudy included 50 people, 24 given cholecalciferol and 26 given placebo.")
+    assert s.verdict == "supported", _why(s)
