@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -278,10 +278,19 @@ def lexicon_rows(lexicon: Lexicon) -> list[dict[str, str]]:
 
 
 def lexicon_from_db(db: sqlite_utils.Database) -> Lexicon:
-    """The lexicon a build carried into db (empty for a database built without one)."""
+    """The lexicon a build carried into db (empty for a database built without one): the same
+    object for the same words, so what is cached per lexicon (claims' words) outlives one check."""
     if not db[TABLE].exists():
-        return Lexicon()
-    got = {r["key"]: json.loads(r["value"]) for r in db.query(f"select key, value from {TABLE}")}
+        return _EMPTY
+    return _lexicon_of(tuple(db.execute(f"select key, value from {TABLE} order by key")))
+
+
+_EMPTY = Lexicon()
+
+
+@lru_cache(maxsize=8)
+def _lexicon_of(rows: tuple[tuple[str, str], ...]) -> Lexicon:
+    got = {key: json.loads(value) for key, value in rows}
     return Lexicon(
         {k: tuple(v) for k, v in (got.get("compartments") or {}).items()},
         tuple(tuple(p) for p in got.get("opposite_compartments") or []),

@@ -395,13 +395,18 @@ def rank(
         coverage = len(content & both) / len(content) if content else 0.0
         elsewhere = bool(named) and other_compartment(named, row.get("compartments"), lexicon)
         mine = bool(listed) and row.get("source_doi") in listed
-        theirs = _claim_directions(lexicon, row["statement"])
-        against = bool(stance) and opposed(stance, theirs)
+        # which way the claim's finding points matters only to a sentence that says which way its
+        # own points (a reversal, a finding beside a study's size): read only then
+        theirs = _claim_directions(lexicon, row["statement"]) if stance else frozenset()
         out.append(
-            Candidate(row, sim, comparison, shared, coverage, wording, elsewhere, mine, against,
-                      both, states_finding(theirs),
-                      len(set(statement) & set(said)) / len(set(statement)) if statement else 0.0,
-                      outcomes <= _claim_outcomes(lexicon, row["statement"]))
+            Candidate(
+                row, sim, comparison, shared, coverage, wording, elsewhere, mine,
+                opposed=bool(stance) and opposed(stance, theirs),
+                words=both,
+                directed=states_finding(theirs),
+                told=len(set(statement) & set(said)) / len(set(statement)) if statement else 0.0,
+                on_topic=not stance or outcomes <= _claim_outcomes(lexicon, row["statement"]),
+            )
         )  # fmt: skip
     return sorted(out, key=lambda c: -c.sim)
 
