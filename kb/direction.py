@@ -67,8 +67,16 @@ _BEFORE = re.compile(
     re.IGNORECASE,
 )
 _AFTER = re.compile(
-    r"\bonly\s+(?:\w+\s+){0,2}?(?:follows?|after|once)\b|\blate\s+(?:event|sign|consequence)\b",
+    r"\bonly\s+(?:\w+\s+){0,2}?(?:follows?|after|once)\b|\blate\s+(?:event|sign|consequence)\b|"
+    r"\b(?:can\s+(?:begin|start|appear|occur)|begins?|starts?|appears?|occurs?|arises?|develops?|"
+    r"forms?)\s+(?:only\s+)?after\s+(?:the\s+)?(?:cartilage|joint)\b",
     re.IGNORECASE,
+)
+_RISE = re.compile(
+    r"\b(?:rose|risen|rises|rising|grew|grow|grows|growing|enlarg\w*|climb\w*)\b", re.IGNORECASE
+)
+_FALL = re.compile(
+    r"\b(?:fell|fallen|falls|falling|declin\w*|shr[iau]nk\w*|dropped|drops)\b", re.IGNORECASE
 )
 # a comparison: which way a quantity differs ("a larger angle" against "a smaller angle")
 _COMPARED = re.compile(
@@ -127,6 +135,11 @@ def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
     before, after = bool(_BEFORE.search(text)), bool(_AFTER.search(text))
     if before != after:
         out.add("before" if before else "after")
+    # which way something changed: "CTX-I rose" against "CTX-I fell" (an exposure or an outcome)
+    if _RISE.search(text):
+        out.add("more:chang")
+    if _FALL.search(text):
+        out.add("less:chang")
     for m in _COMPARED.finditer(text):
         noun = m.group("noun").lower()
         if noun not in _NOT_NOUNS:
@@ -169,4 +182,4 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
     turned = ("higher" in sentence and "lower" in claim) or (
         "lower" in sentence and "higher" in claim
     )
-    return bool(flipped) != turned
+    return len(flipped) % 2 == 1 and not turned or len(flipped) % 2 == 0 and turned

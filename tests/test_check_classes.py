@@ -825,3 +825,28 @@ def test_review_vouching_and_mixed_findings_are_not_supported(verdict, sentence)
 def test_the_arms_as_the_claim_gives_them_are_supported(verdict) -> None:
     s = verdict("The substudy included 50 people, 24 given cholecalciferol and 26 given placebo.")
     assert s.verdict == "supported", _why(s)
+
+
+@pytest.mark.parametrize(
+    "sentence, claim",
+    [
+        ("Participants whose serum CTX-I fell over 12 months had higher odds of BML worsening by "
+         "24 months.", "yu2024-ctx1-serum-worsening"),
+        ("Knees whose BML score fell by at least 2 units had about three times the odds of "
+         "developing frequent knee pain.", "felson2007-enlarging-bml-new-pain-or"),
+        ("A narrative review holds that degeneration of the subchondral bone, BMLs included, can "
+         "begin after the cartilage degenerates.", "shi2023-bml-before-cartilage"),
+    ],
+)  # fmt: skip
+def test_a_change_the_other_way_is_contradicted(verdict, sentence, claim) -> None:
+    """A rise read as a fall (of the exposure, with the same outcome) or "after" for "before"."""
+    s = verdict(sentence)
+    assert s.verdict == "contradicted" and s.claim_id == claim, _why(s)
+
+
+def test_a_change_and_its_outcome_both_turned_round_is_the_same_finding(verdict) -> None:
+    s = verdict(
+        "Participants whose serum CTX-I rose over 12 months had higher odds of BML worsening by "
+        "24 months."
+    )
+    assert s.verdict == "supported", _why(s)
