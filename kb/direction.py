@@ -147,8 +147,9 @@ def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
             out.add(f"{way}:{noun[:5]}")
     if lexicon is not None:
         out |= {f"design:{d}" for d in lexicon.designs_in(text)}
-        if groups := _COMPARED_GROUPS.search(text):  # "as likely in A as in B": which is A
+        if groups := _COMPARED_GROUPS.search(text):  # "as likely in A as in B": which is which
             out |= {f"first:{p}" for p in lexicon.poles_in(groups.group("a"))}
+            out |= {f"second:{p}" for p in lexicon.poles_in(groups.group("b"))}
     return out
 
 
@@ -168,6 +169,8 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
     firsts = [d.removeprefix("first:") for d in sentence if d.startswith("first:")]
     if any(f"first:{p[:-1]}{'-' if p[-1] == '+' else '+'}" in claim for p in firsts):
         return True  # the groups compared are the other way round
+    if any(f"second:{p}" in claim and f"first:{p}" not in claim for p in firsts):
+        return True  # the claim's second group is the sentence's first
     designs = ({d for d in sentence if d.startswith("design:")},
                {d for d in claim if d.startswith("design:")})  # fmt: skip
     if all(designs) and not designs[0] & designs[1]:

@@ -850,3 +850,11 @@ def test_a_change_and_its_outcome_both_turned_round_is_the_same_finding(verdict)
         "24 months."
     )
     assert s.verdict == "supported", _why(s)
+
+
+def test_groups_compared_with_the_first_group_the_claims_second_are_contradicted(verdict) -> None:
+    s = verdict(
+        "BME lesions were four times as likely in women with knee pain but no OA as in women with "
+        "painless radiographic OA."
+    )
+    assert s.verdict == "contradicted", _why(s)
