@@ -35,7 +35,7 @@ _NAME = r"[A-Z][A-Za-z'’\-]+(?:\s+(?:van|von|de|der|den|da|di|le|la)\s+[A-Z][A
 _MENTION_RE = re.compile(
     rf"\b(?P<name>{_NAME})(?:\s+(?:and|&)\s+{_NAME})?"
     r"(?:\s+et\s+al\.?|\s+and\s+(?:colleagues|co-workers|coworkers)|(?=\s*\(\s*(?:19|20)\d{2}\s*\))|"
-    r"(?<![’'])[’']s\s+(?:[A-Z][\w-]+\s+|research\s+)?(?:team|group|lab|laboratory|work|study|trial|review|paper|"
+    r"(?<![’'])[’']s\s+(?:(?:[A-Z][\w-]+\s+){1,3}|research\s+)?(?:team|group|lab|laboratory|work|study|trial|review|paper|"
     r"analysis|research|cohort)\b)"
     r"(?:[’']?,?\s*\(?(?P<year>(?:19|20)\d{2})\)?)?"
 )
