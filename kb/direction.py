@@ -147,6 +147,15 @@ def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
             out.add(f"{way}:{noun[:5]}")
     if lexicon is not None:
         out |= {f"design:{d}" for d in lexicon.designs_in(text)}
+        # which of a pair of opposites goes with which compartment: "medial lesions mostly in varus
+        # limbs and lateral lesions mostly in valgus limbs", clause by clause
+        for piece in re.split(
+            r";|,|\band\b|\bwhile\b|\bwhereas\b|\bbut\b", lexicon.normalise(text)
+        ):
+            poles = lexicon.poles_in(piece)
+            for name, rx in lexicon.compartment_patterns.items():
+                if poles and rx.search(piece):
+                    out |= {f"at:{name}:{p}" for p in poles}
         if groups := _COMPARED_GROUPS.search(text):  # "as likely in A as in B": which is which
             out |= {f"first:{p}" for p in lexicon.poles_in(groups.group("a"))}
             out |= {f"second:{p}" for p in lexicon.poles_in(groups.group("b"))}
@@ -166,6 +175,12 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
         return True
     if ("before" in sentence and "after" in claim) or ("after" in sentence and "before" in claim):
         return True
+    for d in sentence:  # "medial lesions mostly in valgus knees" where the claim has varus
+        if d.startswith("at:"):
+            head, pole = d.rsplit(":", 1)
+            other = f"{head}:{pole[:-1]}{'-' if pole[-1] == '+' else '+'}"
+            if other in claim and d not in claim:
+                return True
     firsts = [d.removeprefix("first:") for d in sentence if d.startswith("first:")]
     if any(f"first:{p[:-1]}{'-' if p[-1] == '+' else '+'}" in claim for p in firsts):
         return True  # the groups compared are the other way round

@@ -858,3 +858,11 @@ def test_groups_compared_with_the_first_group_the_claims_second_are_contradicted
         "painless radiographic OA."
     )
     assert s.verdict == "contradicted", _why(s)
+
+
+def test_which_opposite_goes_with_which_compartment_is_checked(verdict) -> None:
+    """Felson 2003: medial BMLs mostly in varus limbs, lateral ones in valgus limbs."""
+    wrong = verdict("Medial lesions were found mostly in valgus knees.")
+    assert wrong.verdict == "contradicted", _why(wrong)
+    right = verdict("Medial lesions were found mostly in varus knees.")
+    assert right.verdict != "contradicted", _why(right)
