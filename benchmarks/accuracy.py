@@ -9,6 +9,9 @@ our stamp on it: the one number that must stay at zero).
     python -m benchmarks.accuracy            # or: make accuracy
     python -m benchmarks.accuracy --misses   # list every expectation missed
     python -m benchmarks.accuracy --corpus DIR   # also score drafts in DIR (the shared format)
+
+The blind corpora in `benchmarks/corpora/` (drafts written without sight of the checker) are always
+scored too; they measure, and no test holds the checker to them.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "factcheck-corpus"
 TUNED = REPO / "tests" / "fixtures" / "articles"
+BLIND = REPO / "benchmarks" / "corpora"  # drafts written blind to the checker (see its README)
 
 
 @dataclass
@@ -198,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also score the drafts in DIR (<name>-expected.json beside each draft)",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    args.corpus = sorted(p for p in BLIND.iterdir() if p.is_dir()) + args.corpus
     for corpus in [SHARED, *args.corpus]:
         if not corpus.is_dir():
             print(f"no corpus at {corpus}", file=sys.stderr)
@@ -210,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(tuned, "Tuned corpus (tests/fixtures/articles)"))
     for corpus, items in extra:
         print()
-        print(table(items, f"Corpus {corpus}"))
+        name = corpus.relative_to(REPO) if corpus.is_relative_to(REPO) else corpus
+        print(table(items, f"Corpus {name}"))
     if args.misses:
         print("\n## Misses")
         for i in shared + tuned + [i for _, items in extra for i in items]:

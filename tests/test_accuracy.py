@@ -11,9 +11,9 @@ import sqlite_utils
 
 from benchmarks.accuracy import SHARED, run
 
-# Where the shared corpus stands today (0.81 of 134 expectations); the goal is 0.9. Raise this floor
-# as classes of sentence are fixed, never lower it.
-SHARED_FLOOR = 0.8
+# The goal (issue 10): at least 0.9 of the expected verdicts on every shared draft (today 132 of 134,
+# every draft 0.93 or more). Raise the floor as classes of sentence are fixed, never lower it.
+SHARED_FLOOR = 0.9
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,10 @@ def test_no_false_supported_on_the_shared_corpus(scored) -> None:
     shared, _ = scored
     wrong = [(i.draft, i.what, i.accept) for i in shared if i.false_supported]
     assert wrong == []
-    assert sum(i.good for i in shared) / len(shared) >= SHARED_FLOOR
+    for draft in {i.draft for i in shared}:
+        mine = [i for i in shared if i.draft == draft]
+        missed = [(i.what, i.accept, i.got) for i in mine if not i.good]
+        assert sum(i.good for i in mine) / len(mine) >= SHARED_FLOOR, (draft, missed)
 
 
 def test_no_false_supported_on_the_tuned_corpus(scored) -> None:
