@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlite_utils
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -58,6 +60,20 @@ def kb_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db_path = tmp_path_factory.mktemp("db") / "kb.db"
     build(DATA, db_path)
     return db_path
+
+
+@pytest.fixture(scope="module")
+def db(kb_db: Path) -> sqlite_utils.Database:
+    """That kb.db, read-only."""
+    return sqlite_utils.Database(sqlite3.connect(f"file:{kb_db}?mode=ro", uri=True))
+
+
+@pytest.fixture(scope="module")
+def index(db: sqlite_utils.Database):
+    """The claims side of `kb check` over that kb.db, built once per module."""
+    from kb.matching import ClaimIndex
+
+    return ClaimIndex(db)
 
 
 def post_check(ds, text: str) -> httpx.Response:

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import tempfile
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from benchmarks.accuracy import SHARED, main
 from kb.factcheck import Statement, check_text
 from kb.figures import extract_figures
 from kb.lexicon import load_lexicon
-from kb.matching import ClaimIndex
 from kb.references import author_mentions, citation_markers, sources_by_author
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,16 +59,6 @@ def xfail(reason: str):
 def with_references(body: str, *entries: str) -> str:
     listed = "\n".join(f"{i}. {e}" for i, e in enumerate(entries, 1))
     return f"{body}\n\nReferences\n\n{listed}\n"
-
-
-@pytest.fixture(scope="module")
-def db(kb_db: Path) -> sqlite_utils.Database:
-    return sqlite_utils.Database(sqlite3.connect(f"file:{kb_db}?mode=ro", uri=True))
-
-
-@pytest.fixture(scope="module")
-def index(db) -> ClaimIndex:
-    return ClaimIndex(db)
 
 
 @pytest.fixture(scope="module")

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from kb.factcheck import CheckTookTooLong, ClaimIndex, DraftTooLarge, check_text, rank
 from kb.figures import extract_figures
 from kb.sentences import split_clauses, split_sentences
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def db(kb_db: Path) -> sqlite_utils.Database:
-    return sqlite_utils.Database(sqlite3.connect(f"file:{kb_db}?mode=ro", uri=True))
 
 
 def _split_in_child(expr: str) -> subprocess.CompletedProcess:

@@ -14,11 +14,8 @@
 from __future__ import annotations
 
 import re
-import sqlite3
-from pathlib import Path
 
 import pytest
-import sqlite_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,16 +32,6 @@ SETTINGS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-
-
-@pytest.fixture(scope="module")
-def db(kb_db: Path) -> sqlite_utils.Database:
-    return sqlite_utils.Database(sqlite3.connect(f"file:{kb_db}?mode=ro", uri=True))
-
-
-@pytest.fixture(scope="module")
-def index(db) -> ClaimIndex:
-    return ClaimIndex(db)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -49,11 +48,6 @@ def scores(rows: list[tuple[str, str, str]]) -> dict[str, tuple[float, float, in
             expected,
         )
     return out
-
-
-@pytest.fixture(scope="module")
-def db(kb_db: Path) -> sqlite_utils.Database:
-    return sqlite_utils.Database(sqlite3.connect(f"file:{kb_db}?mode=ro", uri=True))
 
 
 def test_corpus_verdicts(db) -> None:
