@@ -130,8 +130,8 @@ def design_checked(
         return verdict, why
     if theirs:
         return "contradicted", (
-            f"the sentence calls the studies {', '.join(sorted(said))}; {best.claim['id']}'s "
-            f"source describes them as {', '.join(sorted(theirs))}"
+            f"the sentence calls the study design {' or '.join(sorted(said))}; the source "
+            f"({best.claim['id']}) gives it as {' or '.join(sorted(theirs))}"
         )
     return "unverified", f"{why}; but the study design it names was not checked"
 
