@@ -21,9 +21,14 @@ def short(text: str | None, words: int = 18) -> str:
 
 
 def first_sentence(text: str | None) -> str:
+    """A curator's note, cut for a writer: its first sentence, without web addresses or what
+    stands in brackets (where it was read is on the claim's page)."""
     if not text:
         return ""
-    return re.split(r"(?<=[.;])\s", text.strip(), maxsplit=1)[0]
+    plain = re.sub(r"\s+(?:at|on|from)\s+https?://[^\s,;]+", " online", text.strip())
+    plain = re.sub(r"\s*\([^()]*\)|\s*https?://[^\s,;]+", "", plain)
+    first = re.split(r"(?<=[.;])\s", plain, maxsplit=1)[0].rstrip(" ;,:")
+    return first if first.endswith(".") else first + "."
 
 
 def finding_checked(

@@ -853,3 +853,20 @@ def test_which_opposite_goes_with_which_compartment_is_checked(verdict) -> None:
     assert wrong.verdict == "contradicted", _why(wrong)
     right = verdict("Medial lesions were found mostly in varus knees.")
     assert right.verdict != "contradicted", _why(right)
+
+
+def test_a_curators_note_is_cut_for_a_writer() -> None:
+    """An unverified claim's explanation quotes its note's first sentence, without web addresses or
+    bracketed asides (where it was read is on the claim's page)."""
+    from kb.findings import first_sentence
+
+    note = (
+        "Second-hand: read in a review at https://pmc.ncbi.nlm.nih.gov/articles/PMC6919352, whose "
+        "title, authors and DOI were not seen. More detail follows."
+    )
+    assert first_sentence(note) == (
+        "Second-hand: read in a review online, whose title, authors and DOI were not seen."
+    )
+    assert first_sentence(
+        "Read in a catalogue record (lib.example.org, record 3852; abstract)."
+    ) == ("Read in a catalogue record.")
