@@ -58,7 +58,9 @@ def finding_checked(
     top = max(findings, key=lambda c: (bool(c.comparison.agreeing()), c.wording))
     if top.opposed:
         return "contradicted", top, opposite(top)
-    return "supported", best, why
+    # the finding is what a writer wants to see as the evidence; the study's size agrees beside it
+    fig = f" ({top.claim['figure']})" if top.claim.get("figure") else ""
+    return "supported", top, f"agrees with verified claim {top.claim['id']}{fig}; and {why}"
 
 
 def unverified_fit(best: Candidate, cands: list[Candidate]) -> Candidate | None:
