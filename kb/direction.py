@@ -33,7 +33,7 @@ _NONE = re.compile(
 # an effect or an association, stated positively
 _EFFECT = re.compile(
     r"\b(?:associated|linked|related|correlated|tied)\s+(?:with|to)\b|"
-    r"\b(?:went|tracked|moved)\s+with\b|"
+    r"\b(?:went|tracked|moved)\s+with\b|\btracked\b|\b(?:link|association|relationship)\s+between\b|"
     r"\b(?:significantly|markedly|noticeably|substantially)\s+\w+|"
     r"\b(?:reduced|shrank|shrunk|shrink|shrinks|improved|lowered|decreased|increased|predicted|"
     r"predicts|halved|cut|cuts|fell|fallen|dropped|declined|rose|risen|grew)\b(?!\s+odds)(?![-‐])|"
@@ -110,6 +110,16 @@ _COMPARED_GROUPS = re.compile(
     r"(?P<a>[^,;()]{3,80}?)\s+(?:as|than)\s+(?:in\s+)?(?P<b>[^,;()]{3,80})",
     re.IGNORECASE,
 )
+# a group a finding is said of: "in older adults without OA on X-ray", "in people who had OA"
+_SUBGROUP = re.compile(
+    r"\b(?:people|persons|adults|women|men|patients|participants|knees|those|subjects|"
+    r"individuals)\s+(?P<w>without|with\s+no|with|who\s+(?:already\s+)?had\s+no|who\s+did\s+not\s+"
+    r"have|who\s+(?:already\s+)?had)\s+(?P<what>(?:[\w-]+\s+){0,3}[\w-]+)",
+    re.IGNORECASE,
+)
+_IT_DID_NOT = re.compile(r"\b(?:it|they|this|that)\s+did\s+not\b\s*(?:[.;,)]|$)", re.IGNORECASE)
+_SMALL_WORDS = {"a", "an", "the", "on", "any", "in", "of", "and", "or", "at", "no", "to", "it", "x",
+                "they", "did", "not", "already"}  # fmt: skip
 DIRECTIONS = ("effect", "no effect", "higher", "lower", "before", "after")
 
 
@@ -145,6 +155,7 @@ def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
         if noun not in _NOT_NOUNS:
             way = "more" if m.group("adj").lower() in _MORE else "less"
             out.add(f"{way}:{noun[:5]}")
+    out |= _subgroups(text, lexicon)
     if lexicon is not None:
         out |= {f"design:{d}" for d in lexicon.designs_in(text)}
         # which of a pair of opposites goes with which compartment: "medial lesions mostly in varus
@@ -159,6 +170,30 @@ def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
         if groups := _COMPARED_GROUPS.search(text):  # "as likely in A as in B": which is which
             out |= {f"first:{p}" for p in lexicon.poles_in(groups.group("a"))}
             out |= {f"second:{p}" for p in lexicon.poles_in(groups.group("b"))}
+    return out
+
+
+def _subgroups(text: str, lexicon: Lexicon | None) -> set[str]:
+    """ "sub:<with|without>:<word>:<effect|none>" for each group a clause says a finding held in or
+    not: "in older adults without OA on X-ray, BML change went with pain change; in those with OA on
+    X-ray it did not" against "it held only in people who already had OA on X-ray"."""
+    out = set()
+    for piece in re.split(r";|\bwhereas\b|\bwhile\b|,\s*but\b", text):
+        groups = list(_SUBGROUP.finditer(piece))
+        if not groups:
+            continue
+        if _NONE.search(piece) or _IT_DID_NOT.search(piece):
+            way = "none"
+        elif _EFFECT.search(piece) or _HIGHER.search(piece) or _LOWER.search(piece):
+            way = "effect"
+        else:
+            continue
+        for m in groups:
+            has = "without" if re.match(r"without|who\s+(?:did\s+not|had\s+no)|with\s+no", m.group("w"), re.I) else "with"  # fmt: skip
+            what = lexicon.normalise(m.group("what")) if lexicon else m.group("what")
+            for word in re.findall(r"[A-Za-z][\w-]{1,}", what):
+                if word.lower() not in _SMALL_WORDS:
+                    out.add(f"sub:{has}:{word.lower()[:5]}:{way}")
     return out
 
 
@@ -179,6 +214,12 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
         if d.startswith("at:"):
             head, pole = d.rsplit(":", 1)
             other = f"{head}:{pole[:-1]}{'-' if pole[-1] == '+' else '+'}"
+            if other in claim and d not in claim:
+                return True
+    for d in sentence:  # the finding held in a group where the claim says it did not, or not
+        if d.startswith("sub:"):
+            head, way = d.rsplit(":", 1)
+            other = f"{head}:{'none' if way == 'effect' else 'effect'}"
             if other in claim and d not in claim:
                 return True
     firsts = [d.removeprefix("first:") for d in sentence if d.startswith("first:")]

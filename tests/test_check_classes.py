@@ -870,3 +870,21 @@ def test_a_curators_note_is_cut_for_a_writer() -> None:
     assert first_sentence(
         "Read in a catalogue record (lib.example.org, record 3852; abstract)."
     ) == ("Read in a catalogue record.")
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("Dore et al. 2010 (395 older adults): changes in BML size tracked changes in pain only in "
+         "people with radiographic OA.", "contradicted"),
+        ("In that 2010 study of 395 older adults, the link between changing lesion size and changing "
+         "pain held only in people who already had OA on X-ray.", "contradicted"),
+        ("In older adults without OA on X-ray, a change in BML size went with a change in knee pain "
+         "(Dore et al., 2010).", "supported"),
+    ],
+)  # fmt: skip
+def test_the_group_a_finding_held_in_is_checked(verdict, sentence, expected) -> None:
+    """Dore 2010: BML change went with pain change in those without OA on X-ray, not in those with
+    it (a false "supported" in two blind drafts)."""
+    s = verdict(sentence)
+    assert s.verdict == expected, _why(s)
