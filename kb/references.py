@@ -21,8 +21,10 @@ from .numbers import CITATION_MARKER
 _REF_LINE_RE = re.compile(
     r"^\s*(?:[-*+•]\s+)?(?:(?P<num>\d{1,3})[.)]\s+)?(?:\[(?P<br>\d{1,3})\]\s*)?(?P<body>\S.*)$"
 )
-_REF_HEADING_RE = re.compile(
-    r"^\s*(?:#+\s*)?(?:references|bibliography|sources|works cited|literature cited)\s*:?\s*$",
+_REF_HEADING_RE = re.compile(  # "## References", "**References**", "Reading list", "Papers mentioned"
+    r"^\s*(?:#+\s*)?(?:\*\*|__)?(?:references|bibliography|sources|works cited|literature cited|"
+    r"further reading|reading list|key papers|papers mentioned|papers cited|citations)"
+    r"(?:\*\*|__)?\s*:?\s*(?:\*\*|__)?\s*$",
     re.IGNORECASE,
 )
 _URL_RE = re.compile(r"(?:https?://\S+|\bdoi:\s*\S+|\b10\.\d{4,9}/\S+)", re.IGNORECASE)

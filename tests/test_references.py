@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kb.references import parse_references, titles_agree
 
 
@@ -40,3 +42,20 @@ def test_a_shortened_title_agrees_but_a_different_one_does_not() -> None:
     assert not titles_agree(
         "Deep learning segmentation of BMLs on knee MRI: a validation study", real
     )
+
+
+@pytest.mark.parametrize(
+    "heading",
+    ["## References", "**References**", "REFERENCES", "## Reading list", "Papers mentioned:"],
+)
+def test_a_reference_list_under_any_usual_heading_is_read(heading) -> None:
+    """An unnumbered list (bullets, author–year) counts as the reference list under the headings
+    writers use, not only "References": otherwise every author named in the text reads as missing."""
+    text = (
+        "Zanetti and colleagues (2000) compared scans with tissue.\n\n"
+        f"{heading}\n\n"
+        "- Zanetti M, et al. Bone marrow edema pattern in osteoarthritic knees. Radiology. 2000;"
+        "215(3):835-840. https://doi.org/10.1148/radiology.215.3.r00jn05835\n"
+    )
+    (ref,) = parse_references(text)
+    assert ref.doi == "10.1148/radiology.215.3.r00jn05835"
