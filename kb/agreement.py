@@ -74,7 +74,7 @@ def compatible(fig: Figure, claim: dict[str, Any], lexicon: Lexicon = NO_LEXICON
         if fig.unit == "% change":
             stated = _stated(claim.get("statement") or "")[0]
             return unit.startswith("%") and any(f.unit == "% change" for f in stated)
-        return unit == "%"
+        return unit.startswith("%") and " per " not in f"{unit} "  # "% of area", not "% per year"
     if fig.kind == "multiplier":
         return measure in ("ratio", "odds_ratio", "hazard_ratio", "relative_risk") or unit in (
             "ratio",
