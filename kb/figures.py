@@ -68,7 +68,9 @@ _SIZE_AFTER = re.compile(r"\s*(?P<u>mm³|mm3|cm³|cm3|mm²|mm2|mm|cm)(?![\w])")
 _SOMEDAY_BEFORE = re.compile(
     r"(?:\b(?:may|might|could|can|will|would|should|must)\s+|^\s*|[.!?]\s+)$", re.IGNORECASE
 )
-_AGE_AFTER = re.compile(r"\s+(?:old|of\s+age)\b", re.IGNORECASE)
+_AGE_AFTER = re.compile(
+    r"(?:\s+|-)(?:old|of\s+age)\b", re.IGNORECASE
+)  # "63 years old", "70-year-old"
 _AGE_BEFORE = re.compile(
     r"\b(?:aged|age(?:d)?(?:\s+(?:of|was|is))?|(?:mean|average)\s+age\s*(?:of|was|is|:|=)?)\s*$",
     re.IGNORECASE,
@@ -275,6 +277,8 @@ def extract_figures(text: str) -> list[Figure]:
             )  # fmt: skip
             i += consumed
             continue
+        elif _AGE_BEFORE.search(before) and not is_year(raw, a_val):
+            kind, unit, m = "age", "years", None  # "aged 63", "women aged 35 to 55 found lesions"
         elif (m := _COUNT_AFTER.match(masked, end)) and not (
             m.group("u").lower() in _SINGULAR_STUDY and a_val != 1
         ):

@@ -108,7 +108,7 @@ def is_year(raw: str, value: float) -> bool:
 
 _NUMBER_LIKE_RE = re.compile(
     rf"(?<![\w.,])(?<![A-Za-z]-)\d(?:[\d,.]*\d)?(?![A-Za-z\d])|"
-    rf"\b(?:{WORD}|hundreds?|thousands?|millions?|dozens?|half|halves|thirds?|quarters?|"
+    rf"\b(?:{WORD}|hundred|thousand|million|dozen|half|halves|thirds?|quarters?|"
     rf"fifths?|tenths?)\b",
     re.IGNORECASE,
 )

@@ -888,3 +888,20 @@ def test_the_group_a_finding_held_in_is_checked(verdict, sentence, expected) -> 
     it (a false "supported" in two blind drafts)."""
     s = verdict(sentence)
     assert s.verdict == expected, _why(s)
+
+
+def test_ages_and_vague_quantities_are_read_as_what_they_are() -> None:
+    """ "aged 35 to 55" is an age range (never 35–55 lesions), "70-year-old" an age, and "dozens of
+    studies" no figure at all."""
+    figs = {
+        f.text: f for f in extract_figures("120 women aged 35 to 55 found lesions in 56% of knees")
+    }
+    assert figs["35 to 55"].kind == "age" and (figs["35 to 55"].low, figs["35 to 55"].high) == (
+        35,
+        55,
+    )
+    assert [f.kind for f in extract_figures("a 70-year-old woman")] == ["age"]
+    assert extract_figures("dozens of studies") == []
+    from kb.numbers import number_like
+
+    assert number_like("dozens of studies and hundreds of people") == []
