@@ -12,6 +12,7 @@ domain words: they come from the lexicon (`designs`), the grammar of direction i
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .lexicon import Lexicon
 
@@ -123,9 +124,15 @@ _SMALL_WORDS = {"a", "an", "the", "on", "any", "in", "of", "and", "or", "at", "n
 DIRECTIONS = ("effect", "no effect", "higher", "lower", "before", "after")
 
 
-def directions(text: str, lexicon: Lexicon | None = None) -> set[str]:
+@lru_cache(maxsize=4096)
+def directions(text: str, lexicon: Lexicon | None = None) -> frozenset[str]:
     """The directions a text states: a subset of DIRECTIONS, plus "more:<noun>"/"less:<noun>" for
-    each comparison ("a larger angle") and "design:<name>" for each study design of the lexicon."""
+    each comparison ("a larger angle") and "design:<name>" for each study design of the lexicon.
+    (Cached: a sentence's directions are asked for by more than one rule.)"""
+    return frozenset(_directions(text, lexicon))
+
+
+def _directions(text: str, lexicon: Lexicon | None) -> set[str]:
     out = set()
     nones = [m.span() for m in _NONE.finditer(text)]
     none = bool(nones)

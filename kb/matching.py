@@ -385,10 +385,10 @@ def rank(
         wording = sim = similarity_of_tokens(said, statement, common, weights)
         if cited and row.get("source_doi") in cited:
             sim = min(100.0, sim + POLICY.cited_bonus)
+        if sim < POLICY.min_sim and row.get("measure") != "sample_size":
+            continue
         comparison = compare_figures(figures, row, lexicon)
-        if sim < POLICY.min_sim and not (
-            comparison.value_agrees and row.get("measure") == "sample_size"
-        ):
+        if sim < POLICY.min_sim and not comparison.value_agrees:
             continue  # (a study's size the sentence gives keeps it, however the rest is worded)
         both = frozenset(words & set(statement))
         shared = len(both)

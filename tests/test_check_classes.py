@@ -405,10 +405,10 @@ def test_a_bare_count_that_is_a_claims_value_still_vouches(verdict) -> None:
 
 
 @xfail(
-    "a bare count in another word order is no figure: 'unsupported: no claim speaks to this "
-    "(351, 401 people)', though felson2001-n-with-pain says exactly this (its own statement, "
-    "'Of the 401 people in the 2001 study, 351 had knee pain.', is unsupported too: every one of "
-    "its words is too common to match on)"
+    "a bare count before its total is no figure: 'unverified: 401 people is the size of the study "
+    "in Felson et al. 2001, but what the sentence says that study found was not checked', though "
+    "felson2001-n-with-pain says exactly this ('Of the 401 people in the 2001 study, 351 had knee "
+    "pain.'): the 351 is never compared"
 )
 def test_a_bare_count_before_its_total_is_supported(verdict) -> None:
     s = verdict("In the 2001 study, 351 of the 401 people had knee pain.")
