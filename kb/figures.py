@@ -372,10 +372,11 @@ def extract_figures(text: str) -> list[Figure]:
     return figures
 
 
-_FALL_BEFORE = re.compile(
-    r"\b(?:fell|fallen|falls|dropped|drops|decreased|decreases|declined|shrank|shrunk|shrinks|"
-    r"reduced|reduces|lowered|lost)\s+(?:\w+\s+){0,2}?by\s+"
-    r"(?:(?:about|around|roughly|some|nearly|almost|approximately)\s+)?$",
+_FALL_BEFORE = re.compile(  # "fell by 175.7 mm²", "still down by 17.7 points", "a fall in pain of 18"
+    r"\b(?:(?:fell|fallen|falls|dropped|drops|decreased|decreases|declined|shrank|shrunk|shrinks|"
+    r"reduced|reduces|lowered|lost|down|cut)\s+(?:\w+\s+){0,2}?by|(?:fall|drop|decline|reduction|"
+    r"decrease)\s+(?:in\s+(?:[\w-]+\s+){1,3})?of)\s+"
+    r"(?:(?:about|around|roughly|some|nearly|almost|approximately|just\s+under)\s+)?$",
     re.IGNORECASE,
 )
 _LOWER_AFTER = re.compile(r"\s+(?:lower|less|smaller|fewer)\b", re.IGNORECASE)

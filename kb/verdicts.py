@@ -120,7 +120,11 @@ def _decide(
             if c.verified and c.conflicts and c.sim >= P.t_contra
             and c.wording >= best.wording + P.wrong_analysis_margin
             and c.claim.get("source_doi") == best.claim.get("source_doi")
-            and set(c.comparison.conflicts()) != {"n"}  # a total n beside a subgroup's finding
+            # (not on a total n beside a subgroup's finding, nor on a time point alone of a claim
+            # whose own figure the sentence does not give: "OR 1.57 over four years" is the
+            # knee-replacement finding's, whatever the cartilage finding's time point)
+            and set(c.comparison.conflicts()) != {"n"}
+            and not (set(c.comparison.conflicts()) == {"time"} and not c.comparison.value_agrees)
         ]  # fmt: skip
         if closer:
             rival = max(closer, key=lambda c: c.sim + c.weight)

@@ -905,3 +905,21 @@ def test_ages_and_vague_quantities_are_read_as_what_they_are() -> None:
     from kb.numbers import number_like
 
     assert number_like("dozens of studies and hundreds of people") == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Tanamas et al. found that higher baseline BML scores went with greater odds of knee "
+        "replacement over four years (OR 1.57).",
+        "One year after a single polyacrylamide hydrogel injection, WOMAC pain showed an average "
+        "fall of almost 18 points.",
+        "One year after a single polyacrylamide hydrogel injection, WOMAC pain was still down by "
+        "17.7 points.",
+    ],
+)
+def test_right_figures_in_other_words_are_not_contradicted(verdict, sentence) -> None:
+    """A decrease written 'down by' or 'a fall of' is the negative difference claims record; a
+    time point of a sibling claim whose own figure the sentence does not give contradicts nothing."""
+    s = verdict(sentence)
+    assert s.verdict != "contradicted", _why(s)
