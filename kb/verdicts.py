@@ -264,13 +264,12 @@ def _decide(
         if verdict == "supported" and clearer is not best and clearer.wording > best.wording:
             # support on wording alone, while another claim is worded closer still: the cited work
             # wins the tie for ranking, but whose finding this is was not checked
-            return (
-                "unverified",
-                best,
-                f"the wording is closer to {clearer.claim['id']} "
-                f"({short(clearer.claim['statement'], 14)}) than to {best.claim['id']}: "
-                "check which finding the sentence reports",
-            )
+            closer = f"({short(clearer.claim['statement'], 14)})"
+            if clearer.claim.get("source_doi") == best.claim.get("source_doi"):
+                why = f"the wording fits another finding of {best.claim['id']} better {closer}"
+            else:
+                why = f"the wording is closer to {clearer.claim['id']} {closer} than to {best.claim['id']}"
+            return "unverified", best, f"{why}: check which finding the sentence reports"
         if verdict == "supported" and best.wording < P.t_text:
             # the bonus for a cited source ranks its claims first; it is no evidence on its own
             return (
