@@ -320,3 +320,23 @@ def share_of_something_else(
 
 def _words(index: ClaimIndex, row: dict[str, Any]) -> list[str]:
     return tokens(index.lexicon.normalise(row.get("statement") or ""))
+
+
+def opposite_word(
+    index: ClaimIndex, text: str, claims: list[dict[str, Any]]
+) -> tuple[str, str, dict[str, Any]] | None:
+    """A word of the sentence whose opposite (lexicon `opposites`) is what the claim it rests on
+    says instead: "men" where the claim says "women", "posterior" where it says "anterior". Returns
+    (the sentence's word, the claim's word, the claim), or None."""
+    mine = index.lexicon.poles_in(index.lexicon.normalise(text))
+    if not mine:
+        return None
+    for row in claims:
+        said = f"{row.get('statement') or ''} {row.get('population') or ''}"
+        theirs = index.lexicon.poles_in(index.lexicon.normalise(said))
+        for pole in mine:
+            other = pole[:-1] + ("-" if pole[-1] == "+" else "+")
+            if other in theirs:
+                a, b = index.lexicon.opposites[int(pole[:-1])]
+                return (a, b, row) if pole[-1] == "+" else (b, a, row)
+    return None

@@ -46,18 +46,24 @@ _EFFECT = re.compile(
     r"(?:with\s+|on\s+|in\s+|the\s+|a\s+)*(?:placebo|dummy|controls?|saline)\b",
     re.IGNORECASE,
 )
+_ASSOCIATED = re.compile(
+    r"\b(?:associated|linked|related|correlated|tied)\s+(?:with|to)\b|\b(?:went|goes|go)\s+with\b",
+    re.IGNORECASE,
+)
 # worse is more: an association with the outcome getting worse, a warning sign
 _WORSE = r"(?:getting\s+worse|got\s+worse|worsening|progression|deterioration)"
 _HIGHER = re.compile(
     r"\b(?:higher|increased|greater|raised|elevated|bigger)\s+(?:\w+\s+)?(?:odds|risk|chances?|"
-    r"likelihood|hazard)\b|\bmore\s+likely\b|\bmore\s+(?:\w+\s+)?pain\b|"
+    r"likelihood|hazard)\b|\bmore\s+likely\b|\bmore\s+(?:\w+\s+)?pain\b|\bmore\s+of\b|"
+    r"\bmore\s+(?:often|common|frequent)\b|"
     r"\bwarning\s+signs?\b|\bred\s+flags?\b|"
     rf"\b(?:went|tracked|moved|associated|linked)\s+(?:with|to)\s+(?:\w+\s+){{0,2}}?{_WORSE}\b",
     re.IGNORECASE,
 )
 _LOWER = re.compile(
     r"\b(?:lower|decreased|reduced|smaller|less(?:er)?)\s+(?:\w+\s+)?(?:odds|risk|chances?|"
-    r"likelihood|hazard)\b|\bless\s+likely\b|\bless\s+(?:\w+\s+)?pain\b|\bprotective\b",
+    r"likelihood|hazard)\b|\bless\s+likely\b|\bless\s+(?:\w+\s+)?pain\b|\bprotective\b|"
+    r"\bprotected\s+against\b|\bprevent(?:s|ed)?\b|\bfewer\s+of\b|\bless\s+(?:often|common|frequent)\b",
     re.IGNORECASE,
 )
 # which comes first: a finding that one thing can begin before another, or only follows it (never a
@@ -143,6 +149,8 @@ def _directions(text: str, lexicon: Lexicon | None) -> set[str]:
             out.add("mixed")
     elif _EFFECT.search(text):
         out.add("effect")
+        if _ASSOCIATED.search(text):
+            out.add("association")  # a plain association: "went with BMLs", "linked to pain"
     if not none:
         higher, lower = bool(_HIGHER.search(text)), bool(_LOWER.search(text))
         if higher and not lower:
@@ -240,11 +248,20 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
         return True  # "randomised trials" where the claim says the studies were level IV
     # "smaller lesions went with less pain" says what "larger lesions went with more pain" says:
     # a comparison flipped together with the outcome's direction is the same finding
+    # (a sentence saying both, "a quarter grew and a fifth shrank", turns nothing round)
     flipped = [
         d for d in sentence if d.startswith(("more:", "less:"))
         and ("less:" if d.startswith("more:") else "more:") + d.split(":")[1] in claim
         and d not in claim
+        and ("less:" if d.startswith("more:") else "more:") + d.split(":")[1] not in sentence
     ]  # fmt: skip
+    if (
+        "lower" in sentence
+        and "association" in claim
+        and not {"higher", "lower"} & claim
+        and not any(d.startswith(("more:", "less:")) for d in sentence)
+    ):
+        return True  # "attrition protected against BMLs" where the study found it went with them
     turned = ("higher" in sentence and "lower" in claim) or (
         "lower" in sentence and "higher" in claim
     )

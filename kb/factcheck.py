@@ -22,6 +22,7 @@ from .citing import Cited, cited_by, refers_back
 from .coverage import (
     agreeing_rows,
     design_checked,
+    opposite_word,
     share_of_something_else,
     sized_elsewhere,
     subgroups,
@@ -307,6 +308,15 @@ def _check_span(
         )
     ):
         verdict, why = "unverified", swap
+    if (
+        verdict == "supported"
+        and best is not None
+        and (off := opposite_word(index, span.text, [best.claim]))
+    ):
+        # the figures agree, but the sentence says "men" where the source says "women"
+        mine_word, their_word, row = off
+        verdict = "contradicted"
+        why = f"the sentence says {mine_word} where the source says {their_word} ({row['id']})"
     if verdict in ("supported", "unverified") and best is not None:
         # the figure agrees, but the sentence words it as something the source did not give (for
         # the claim it rests on, or any other claim of the source that vouches for a figure)

@@ -361,7 +361,9 @@ def _by_status(
         )
     if claim["status"] == "verified":
         # a reversed finding: only where the wording alone (no bonus for a cited source) matches
-        if best.wording >= P.t_text and best.opposed:
+        # (worded closely, or tied to the claim by its own figure, its p value or the work cited)
+        tied = best.comparison.value_agrees or bool(best.comparison.agreeing("p"))
+        if best.opposed and (best.wording >= P.t_text or tied or _names_source(best, cited)):
             return "contradicted", best, opposite(best)
         return "supported", best, f"agrees with verified claim {claim['id']}{fig}: {why}"
     if claim["status"] == "deprecated":

@@ -923,3 +923,31 @@ def test_right_figures_in_other_words_are_not_contradicted(verdict, sentence) ->
     time point of a sibling claim whose own figure the sentence does not give contradicts nothing."""
     s = verdict(sentence)
     assert s.verdict != "contradicted", _why(s)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # a qualifier that is the opposite of the claim's (lexicon opposites)
+        "Of 148 middle-aged men without knee pain, 14.9% had a BML.",
+        "Type 1 central BMLs went with tears of the posterior cruciate ligament (odds ratio 5.9).",
+        "Per standard deviation of serum CTX-II, the odds of having BMLs in 5 or more subregions "
+        "were 1.92 times as high.",
+        "The active arm took 800 IU of cholecalciferol weekly.",
+        # a direction reversed where the figure or the p value ties the sentence to the claim
+        "Among women who had a BML at the start, fewer of those starting an oral bisphosphonate "
+        "saw the lesion shrink (p = 0.03).",
+        "In women with early knee OA, bone attrition protected against BMLs (p = 0.029).",
+    ],
+)
+def test_second_review_false_supported_are_not_supported(verdict, sentence) -> None:
+    s = verdict(sentence)
+    assert s.verdict != "supported", _why(s)
+
+
+def test_a_sentence_reporting_changes_both_ways_turns_nothing_round(verdict) -> None:
+    s = verdict(
+        "Over eight years, roughly one in five lesions shrank or disappeared while about a quarter "
+        "grew (Foong et al., 2014)."
+    )
+    assert s.verdict != "contradicted", _why(s)
