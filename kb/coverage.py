@@ -14,6 +14,7 @@ from typing import Any
 
 from .agreement import compare_figures, number_stated, stated_agrees
 from .figures import Figure
+from .lexicon import designs_agree
 from .matching import Candidate, ClaimIndex, tokens
 from .numbers import number_like, parse_number
 from .references import SERIOUS_UPDATES, source_years
@@ -125,8 +126,9 @@ def design_checked(
     for row in rows:
         if row["status"] == "verified":
             theirs |= index.lexicon.designs_in(row.get("statement") or "")
-            theirs |= index.lexicon.designs_in(row.get("study_design") or "")
-    if said & theirs:
+            # (the design field says "cohort", the words a writer uses "a cohort study")
+            theirs |= index.lexicon.designs_in(f"{row.get('study_design') or ''} study")
+    if designs_agree(said, theirs):
         return verdict, why
     if theirs:
         return "contradicted", (

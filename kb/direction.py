@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .lexicon import Lexicon
+from .lexicon import Lexicon, designs_agree
 
 # "no effect": the finding is the absence of a difference or an association
 _NONE = re.compile(
@@ -244,7 +244,10 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
         return True  # the claim's second group is the sentence's first
     designs = ({d for d in sentence if d.startswith("design:")},
                {d for d in claim if d.startswith("design:")})  # fmt: skip
-    if all(designs) and not designs[0] & designs[1]:
+    if all(designs) and not designs_agree(
+        {d.removeprefix("design:") for d in designs[0]},
+        {d.removeprefix("design:") for d in designs[1]},
+    ):
         return True  # "randomised trials" where the claim says the studies were level IV
     # "smaller lesions went with less pain" says what "larger lesions went with more pain" says:
     # a comparison flipped together with the outcome's direction is the same finding

@@ -61,8 +61,10 @@ class Lexicon:
         return out
 
     def designs_in(self, text: str) -> set[str]:
-        """The study designs a text names ("randomised controlled trials", "level IV evidence")."""
-        return {name for name, rx in self._design_patterns.items() if rx.search(text)}
+        """The study designs a text names ("randomised controlled trials", "level IV evidence"); any
+        but randomised is non-randomised too."""
+        found = {name for name, rx in self._design_patterns.items() if rx.search(text)}
+        return found | ({NON_RANDOMISED} if found - {RANDOMISED} else set())
 
     @cached_property
     def _outcome_re(self) -> re.Pattern | None:
@@ -159,6 +161,18 @@ class Lexicon:
             return self.family_of[u]
         last = u.split(" ")[-1] if u else ""
         return self.family_of.get(last, last)
+
+
+RANDOMISED, NON_RANDOMISED = "randomised", "non-randomised"
+
+
+def designs_agree(said: set[str], theirs: set[str]) -> bool:
+    """Do two texts' designs agree: the same specific design where both name one ("cohort" and
+    "case-control" do not), else a shared general one (randomised or not)?"""
+    mine, other = said - {NON_RANDOMISED, RANDOMISED}, theirs - {NON_RANDOMISED, RANDOMISED}
+    if mine and other:
+        return bool(mine & other)
+    return bool(said & theirs)
 
 
 def _words_re(words: list[str] | tuple[str, ...]) -> re.Pattern:

@@ -951,3 +951,19 @@ def test_a_sentence_reporting_changes_both_ways_turns_nothing_round(verdict) -> 
         "grew (Foong et al., 2014)."
     )
     assert s.verdict != "contradicted", _why(s)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A cohort study found that six months after one zoledronic acid infusion, total BML area "
+        "had shrunk by 175.7 mm² more than with placebo.",
+        "Knees whose BML score rose by at least 2 units had about three times the odds of "
+        "developing frequent knee pain (adjusted odds ratio 3.2), according to a cross-sectional "
+        "study.",
+    ],
+)
+def test_a_specific_design_other_than_the_sources_is_not_supported(verdict, sentence) -> None:
+    """A trial called a cohort study, a case-control study called cross-sectional."""
+    s = verdict(sentence)
+    assert s.verdict != "supported", _why(s)
