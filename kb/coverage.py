@@ -16,6 +16,7 @@ from .agreement import compare_figures, number_stated, stated_agrees
 from .figures import Figure
 from .lexicon import designs_agree
 from .matching import Candidate, ClaimIndex, tokens
+from .names import COHORT_RE
 from .numbers import number_like, parse_number
 from .references import SERIOUS_UPDATES, source_years
 from .sentences import Span
@@ -342,3 +343,32 @@ def opposite_word(
                 a, b = index.lexicon.opposites[int(pole[:-1])]
                 return (a, b, row) if pole[-1] == "+" else (b, a, row)
     return None
+
+
+def cohort_elsewhere(index: ClaimIndex, text: str, best: Candidate) -> str | None:
+    """A cohort the sentence names ("the Osteoarthritis Initiative", "the Iwaki Health Promotion
+    Project") that some claims we hold name but none of its source's: the sentence ties the
+    finding to the wrong cohort. None if it names none we know, or the right one."""
+    source = best.claim.get("source_doi")
+    if not source:
+        return None
+    for m in COHORT_RE.finditer(text):
+        words = m.group().split()  # "Using Osteoarthritis Initiative": the name is a tail of it
+        known = [n for n in (" ".join(words[k:]) for k in range(len(words) - 1))
+                 if _claims_mention(index, n)]  # fmt: skip
+        if known and not _claims_mention(index, known[0], source):
+            return (
+                f"the sentence names the {known[0]}, but {best.claim['id']}'s study is not from "
+                "it: check which study the finding comes from"
+            )
+    return None
+
+
+def _claims_mention(index: ClaimIndex, name: str, source: str | None = None) -> bool:
+    """Do any claims (of this source, if given) name the cohort, in their statement, population or
+    notes?"""
+    sql = "select 1 from claims where (statement like ? or population like ? or notes like ?)"
+    params = [f"%{name}%"] * 3
+    if source:
+        sql, params = sql + " and source_doi = ?", [*params, source]
+    return index.db.execute(sql + " limit 1", params).fetchone() is not None

@@ -21,6 +21,7 @@ from .agreement import compare_figures
 from .citing import Cited, cited_by, refers_back
 from .coverage import (
     agreeing_rows,
+    cohort_elsewhere,
     design_checked,
     opposite_word,
     share_of_something_else,
@@ -308,6 +309,10 @@ def _check_span(
         )
     ):
         verdict, why = "unverified", swap
+    if verdict == "supported" and best is not None:
+        # "Using Osteoarthritis Initiative data, Scher and colleagues found...": another cohort
+        if elsewhere := cohort_elsewhere(index, span.text, best):
+            verdict, why = "unverified", elsewhere
     if (
         verdict == "supported"
         and best is not None

@@ -22,7 +22,7 @@ STUDY_NAME_TEXTS = (
 
 
 # a cohort's proper name: "Framingham Osteoarthritis Study", "Melbourne Collaborative Cohort Study"
-_COHORT_RE = re.compile(
+COHORT_RE = re.compile(
     r"\b(?P<words>(?:[A-Z][a-z]+\s+){1,3})(?:Study|Cohort|Project|Initiative|Trial|Survey)\b"
 )
 
@@ -34,7 +34,7 @@ def study_names(rows: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     lower: set[str] = set()
     for doi, text in rows:
         lower.update(re.findall(r"\b[a-z]{4,}\b", text or ""))
-        for m in _COHORT_RE.finditer(text or ""):
+        for m in COHORT_RE.finditer(text or ""):
             for word in set(_NAME_RE.findall(m.group("words"))) | set(
                 re.findall(r"^[A-Z][a-z]{3,}", m.group("words"))
             ):

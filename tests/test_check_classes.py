@@ -967,3 +967,17 @@ def test_a_specific_design_other_than_the_sources_is_not_supported(verdict, sent
     """A trial called a cohort study, a case-control study called cross-sectional."""
     s = verdict(sentence)
     assert s.verdict != "supported", _why(s)
+
+
+def test_a_finding_tied_to_another_cohort_is_not_supported(verdict) -> None:
+    """Scher 2008 was no Osteoarthritis Initiative study; the OAI is named in other studies' claims."""
+    s = verdict(
+        "Using Osteoarthritis Initiative data, Scher and colleagues found that people with bone "
+        "marrow edema were 8.95 times as likely to need a knee replacement within three years."
+    )
+    assert s.verdict != "supported", _why(s)
+    right = verdict(
+        "Using Osteoarthritis Initiative data, Aso and colleagues analysed 1,412 varus knees "
+        "cross-sectionally."
+    )
+    assert right.verdict == "supported", _why(right)
