@@ -25,7 +25,7 @@ _NONE = re.compile(
     r"\b(?:did|does|do|was|were)\s*n[o']t\s+(?:\w+\s+)?(?:change|reduce|shrink|alter|affect|"
     r"improve|increase|decrease|differ|predict|significant|help|cut|lower)\w*|"
     r"\bnon-?significant\b|\bunrelated\b|\bunconnected\b|\bno\s+significant\b|"
-    r"\bnothing\s+to\s+do\s+with\b|"
+    r"\bnothing\s+to\s+do\s+with\b|\b(?:did|does|do)\s*n[o']t\s+go\s+with\b|"
     r"\b(?:did|does|was|were|is|are)?\s*no\s+(?:better|worse|different)\s+than\b|"
     r"\bnot\s+(?:any\s+)?(?:better|different)\s+(?:than|from)\b|"
     r"\b(?:no|not\s+any)\s+(?:more|less)\s+likely\b",
@@ -262,7 +262,7 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
         "lower" in sentence
         and "association" in claim
         and not {"higher", "lower"} & claim
-        and not any(d.startswith(("more:", "less:")) for d in sentence)
+        and not any(d.startswith(("more:", "less:")) and d not in claim for d in sentence)
     ):
         return True  # "attrition protected against BMLs" where the study found it went with them
     turned = ("higher" in sentence and "lower" in claim) or (

@@ -981,3 +981,19 @@ def test_a_finding_tied_to_another_cohort_is_not_supported(verdict) -> None:
         "cross-sectionally."
     )
     assert right.verdict == "supported", _why(right)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "In 109 people without knee symptoms, 66% had BMLs on MRI.",
+        "At six months, 39% of people given placebo had a clinically significant reduction in BML "
+        "size.",
+        "In children of people who had a knee replaced, a change in BML size did not go with a "
+        "change in knee pain.",
+        "In women with early knee OA, a steeper medial posterior slope of the tibia prevented BMLs.",
+    ],
+)
+def test_more_swapped_groups_and_reversals_are_not_supported(verdict, sentence) -> None:
+    s = verdict(sentence)
+    assert s.verdict != "supported", _why(s)
