@@ -756,28 +756,6 @@ def test_a_finding_the_named_study_never_reported_is_no_reversal(verdict, senten
 @pytest.mark.parametrize(
     "sentence",
     [
-        # two groups' figures swapped
-        "Among knees with no BML at the start, a new BML appeared in 10.8% of knees that went on "
-        "to frequent pain and in 32.4% of control knees.",
-        "A BML score rise of at least 2 units was seen in 8.6% and 27.5% of painful and control "
-        "knees respectively.",
-        # a share whose own analysis has another n, beside the study's n
-        "Of the 198 people in the 2014 eight-year study, 52% were children of people who had a "
-        "knee replaced.",
-        "The 2010 TASOAC study followed 395 randomly selected people, 25% of whom developed a new "
-        "BML.",
-        # "almost" is a little below, never 9% below
-        "Almost 120 people took part in the 2010 cohort study of BMLs in symptomatic knee OA.",
-    ],
-)
-def test_review_false_supported_stay_unsupported_by_us(verdict, sentence) -> None:
-    s = verdict(sentence)
-    assert s.verdict != "supported", _why(s)
-
-
-@pytest.mark.parametrize(
-    "sentence",
-    [
         "Among knees with no BML at the start, a new BML appeared in 32.4% of knees that went on "
         "to frequent pain and in 10.8% of control knees.",
         "Six months after one zoledronic acid infusion, in people with uncontrolled pain, total BML "
@@ -789,24 +767,6 @@ def test_review_false_supported_stay_unsupported_by_us(verdict, sentence) -> Non
 def test_review_correct_sentences_stay_supported(verdict, sentence) -> None:
     s = verdict(sentence)
     assert s.verdict == "supported", _why(s)
-
-
-@pytest.mark.parametrize(
-    "sentence",
-    [
-        # a share said of what another finding of the same study is about
-        "The 2013 study of BML volume included 404 people, 71% of them women.",
-        "The 2014 eight-year study of BMLs followed 198 people, and 24% of them developed a new BML.",
-        # the arms swapped, in bare numbers the claim itself prints
-        "The substudy included 50 people, 26 given cholecalciferol and 24 given placebo.",
-        # two findings, the second unchecked and the other way
-        "The 2019 substudy of 50 people found that vitamin D did no better than placebo for BML "
-        "volume, but it did cut pain.",
-    ],
-)
-def test_review_vouching_and_mixed_findings_are_not_supported(verdict, sentence) -> None:
-    s = verdict(sentence)
-    assert s.verdict != "supported", _why(s)
 
 
 def test_the_arms_as_the_claim_gives_them_are_supported(verdict) -> None:
@@ -925,48 +885,12 @@ def test_right_figures_in_other_words_are_not_contradicted(verdict, sentence) ->
     assert s.verdict != "contradicted", _why(s)
 
 
-@pytest.mark.parametrize(
-    "sentence",
-    [
-        # a qualifier that is the opposite of the claim's (lexicon opposites)
-        "Of 148 middle-aged men without knee pain, 14.9% had a BML.",
-        "Type 1 central BMLs went with tears of the posterior cruciate ligament (odds ratio 5.9).",
-        "Per standard deviation of serum CTX-II, the odds of having BMLs in 5 or more subregions "
-        "were 1.92 times as high.",
-        "The active arm took 800 IU of cholecalciferol weekly.",
-        # a direction reversed where the figure or the p value ties the sentence to the claim
-        "Among women who had a BML at the start, fewer of those starting an oral bisphosphonate "
-        "saw the lesion shrink (p = 0.03).",
-        "In women with early knee OA, bone attrition protected against BMLs (p = 0.029).",
-    ],
-)
-def test_second_review_false_supported_are_not_supported(verdict, sentence) -> None:
-    s = verdict(sentence)
-    assert s.verdict != "supported", _why(s)
-
-
 def test_a_sentence_reporting_changes_both_ways_turns_nothing_round(verdict) -> None:
     s = verdict(
         "Over eight years, roughly one in five lesions shrank or disappeared while about a quarter "
         "grew (Foong et al., 2014)."
     )
     assert s.verdict != "contradicted", _why(s)
-
-
-@pytest.mark.parametrize(
-    "sentence",
-    [
-        "A cohort study found that six months after one zoledronic acid infusion, total BML area "
-        "had shrunk by 175.7 mm² more than with placebo.",
-        "Knees whose BML score rose by at least 2 units had about three times the odds of "
-        "developing frequent knee pain (adjusted odds ratio 3.2), according to a cross-sectional "
-        "study.",
-    ],
-)
-def test_a_specific_design_other_than_the_sources_is_not_supported(verdict, sentence) -> None:
-    """A trial called a cohort study, a case-control study called cross-sectional."""
-    s = verdict(sentence)
-    assert s.verdict != "supported", _why(s)
 
 
 def test_a_finding_tied_to_another_cohort_is_not_supported(verdict) -> None:
@@ -983,17 +907,60 @@ def test_a_finding_tied_to_another_cohort_is_not_supported(verdict) -> None:
     assert right.verdict == "supported", _why(right)
 
 
-@pytest.mark.parametrize(
-    "sentence",
-    [
+# Wrong sentences found by two independent reviews, each once a false "supported": groups or arms
+# swapped, a share with its own n, a qualifier the opposite of the claim's, a reversal in fresh
+# words, another design, two findings one each way.
+REVIEWED_WRONG = [
+        # two groups' figures swapped
+        "Among knees with no BML at the start, a new BML appeared in 10.8% of knees that went on "
+        "to frequent pain and in 32.4% of control knees.",
+        "A BML score rise of at least 2 units was seen in 8.6% and 27.5% of painful and control "
+        "knees respectively.",
+        # a share whose own analysis has another n, beside the study's n
+        "Of the 198 people in the 2014 eight-year study, 52% were children of people who had a "
+        "knee replaced.",
+        "The 2010 TASOAC study followed 395 randomly selected people, 25% of whom developed a new "
+        "BML.",
+        # "almost" is a little below, never 9% below
+        "Almost 120 people took part in the 2010 cohort study of BMLs in symptomatic knee OA.",
+
+        # a share said of what another finding of the same study is about
+        "The 2013 study of BML volume included 404 people, 71% of them women.",
+        "The 2014 eight-year study of BMLs followed 198 people, and 24% of them developed a new BML.",
+        # the arms swapped, in bare numbers the claim itself prints
+        "The substudy included 50 people, 26 given cholecalciferol and 24 given placebo.",
+        # two findings, the second unchecked and the other way
+        "The 2019 substudy of 50 people found that vitamin D did no better than placebo for BML "
+        "volume, but it did cut pain.",
+
+        # a qualifier that is the opposite of the claim's (lexicon opposites)
+        "Of 148 middle-aged men without knee pain, 14.9% had a BML.",
+        "Type 1 central BMLs went with tears of the posterior cruciate ligament (odds ratio 5.9).",
+        "Per standard deviation of serum CTX-II, the odds of having BMLs in 5 or more subregions "
+        "were 1.92 times as high.",
+        "The active arm took 800 IU of cholecalciferol weekly.",
+        # a direction reversed where the figure or the p value ties the sentence to the claim
+        "Among women who had a BML at the start, fewer of those starting an oral bisphosphonate "
+        "saw the lesion shrink (p = 0.03).",
+        "In women with early knee OA, bone attrition protected against BMLs (p = 0.029).",
+
         "In 109 people without knee symptoms, 66% had BMLs on MRI.",
         "At six months, 39% of people given placebo had a clinically significant reduction in BML "
         "size.",
         "In children of people who had a knee replaced, a change in BML size did not go with a "
         "change in knee pain.",
         "In women with early knee OA, a steeper medial posterior slope of the tibia prevented BMLs.",
-    ],
-)
-def test_more_swapped_groups_and_reversals_are_not_supported(verdict, sentence) -> None:
+
+        "A cohort study found that six months after one zoledronic acid infusion, total BML area "
+        "had shrunk by 175.7 mm² more than with placebo.",
+        "Knees whose BML score rose by at least 2 units had about three times the odds of "
+        "developing frequent knee pain (adjusted odds ratio 3.2), according to a cross-sectional "
+        "study.",
+
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("sentence", REVIEWED_WRONG)
+def test_wrong_sentences_found_by_reviews_are_never_supported(verdict, sentence) -> None:
     s = verdict(sentence)
     assert s.verdict != "supported", _why(s)
