@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "factcheck-corpus"
 TUNED = REPO / "tests" / "fixtures" / "articles"
 BLIND = REPO / "benchmarks" / "corpora"  # drafts written blind to the checker (see its README)
+ADVERSARIAL = BLIND / "adversarial-wrong.txt"  # wrong sentences that were once false "supported"
 
 
 @dataclass
@@ -146,6 +147,18 @@ def run(db: sqlite_utils.Database) -> tuple[list[Item], list[Item]]:
     return score_corpus(db, SHARED), score_tuned(db, check_text)
 
 
+def still_supported(db: sqlite_utils.Database, path: Path) -> tuple[int, list[str]]:
+    """(how many wrong sentences the file holds, those `kb check` still calls supported)."""
+    from kb.factcheck import check_text
+
+    lines = [t.strip() for t in path.read_text(encoding="utf-8").splitlines()]
+    sentences = [t for t in lines if t and not t.startswith("#")]
+    wrong = [
+        t for t in sentences if "supported" in {s.verdict for s in check_text(db, t).statements}
+    ]
+    return len(sentences), wrong
+
+
 def per_verdict(items: list[Item]) -> dict[str, tuple[float, float, int]]:
     """Precision, recall and the number expected, per verdict."""
     out = {}
@@ -210,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     with built_db() as db:
         shared, tuned = run(db)
         extra = [(corpus, score_corpus(db, corpus)) for corpus in args.corpus]
+        still = still_supported(db, ADVERSARIAL)
     print(table(shared, "Shared corpus (drafts written without sight of the checker)"))
     print()
     print(table(tuned, "Tuned corpus (tests/fixtures/articles)"))
@@ -217,8 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         print()
         name = corpus.relative_to(REPO) if corpus.is_relative_to(REPO) else corpus
         print(table(items, f"Corpus {name}"))
+    print(f"\n## Wrong sentences ({ADVERSARIAL.relative_to(REPO)})\n")
+    print(f"{len(still[1])} of {still[0]} still called supported (each is wrong: the goal is 0)")
     if args.misses:
         print("\n## Misses")
+        for sentence in still[1]:
+            print(f"FALSE SUPPORTED wrong sentence: {sentence!r}")
         for i in shared + tuned + [i for _, items in extra for i in items]:
             if not i.good:
                 mark = "FALSE SUPPORTED " if i.false_supported else ""
