@@ -372,3 +372,30 @@ def _claims_mention(index: ClaimIndex, name: str, source: str | None = None) -> 
     if source:
         sql, params = sql + " and source_doi = ?", [*params, source]
     return index.db.execute(sql + " limit 1", params).fetchone() is not None
+
+
+_NEGATED = re.compile(
+    r"\b(?:no|not|without|never)\s+(?P<what>(?:[\w-]+\s+){1,2}[\w-]+)", re.IGNORECASE
+)
+
+
+def negated_phrase(span: Span, best: Candidate) -> str | None:
+    """A phrase the sentence negates, just after the claim's own figure, that the claim states
+    without a negation: "71% had no knee OA visible" where the study's 71% had knee OA visible (not
+    "401 patients, of whom 50 had no knee pain", the complement of its 351). None if there is none."""
+    said = (best.claim.get("statement") or "").lower()
+    text = span.text
+    ends = [r.figure.end - span.start for r in best.comparison.agreeing("value")]
+    for m in _NEGATED.finditer(text):
+        if not any(
+            0 <= m.start() - end <= 25 and not re.search(r"\d", text[end : m.start()])
+            for end in ends
+        ):
+            continue  # (another figure between: "401 patients, of whom 50 had no knee pain")
+        what = re.sub(r"\s+", " ", m.group("what").lower())
+        at = said.find(what)
+        if at < 0:
+            continue
+        if not re.search(r"\b(?:no|not|without|never|any)\s+(?:[\w-]+\s+){0,1}$", said[:at]):
+            return m.group().strip()
+    return None

@@ -23,6 +23,7 @@ from .coverage import (
     agreeing_rows,
     cohort_elsewhere,
     design_checked,
+    negated_phrase,
     opposite_word,
     share_of_something_else,
     sized_elsewhere,
@@ -309,6 +310,9 @@ def _check_span(
         )
     ):
         verdict, why = "unverified", swap
+    if verdict == "supported" and best is not None and (no := negated_phrase(span, best)):
+        verdict = "contradicted"  # "71% had no knee OA visible" where the study's 71% had it
+        why = f"the sentence says {no!r}, where {best.claim['id']} states it without the negation"
     if verdict == "supported" and best is not None:
         # "Using Osteoarthritis Initiative data, Scher and colleagues found...": another cohort
         if elsewhere := cohort_elsewhere(index, span.text, best):

@@ -964,3 +964,13 @@ REVIEWED_WRONG = [
 def test_wrong_sentences_found_by_reviews_are_never_supported(verdict, sentence) -> None:
     s = verdict(sentence)
     assert s.verdict != "supported", _why(s)
+
+
+def test_a_negation_of_the_claims_own_finding_is_contradicted(verdict) -> None:
+    """ "71% had no knee OA visible" where the study's 71% had it; the complement of a count ("401
+    patients, of whom 50 had no knee pain" beside 351 with pain) is no negation of it."""
+    wrong = verdict("Among 404 OAI participants, 71% had no knee OA visible on X-ray.")
+    assert wrong.verdict == "contradicted", _why(wrong)
+    right = verdict("The 2001 study enrolled 401 patients, of whom 50 had no knee pain.")
+    assert right.verdict != "contradicted", _why(right)
+
