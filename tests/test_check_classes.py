@@ -973,4 +973,3 @@ def test_a_negation_of_the_claims_own_finding_is_contradicted(verdict) -> None:
     assert wrong.verdict == "contradicted", _why(wrong)
     right = verdict("The 2001 study enrolled 401 patients, of whom 50 had no knee pain.")
     assert right.verdict != "contradicted", _why(right)
-
