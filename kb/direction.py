@@ -91,6 +91,12 @@ _COMPARED = re.compile(
     r"flatter|reduced|decreased)\s+(?P<noun>[a-z][a-z-]{2,})\b",
     re.IGNORECASE,
 )
+# how much of something: "more necrosis", "less fibrosis" (pain and odds are read above)
+_QUANTITY = re.compile(
+    r"\b(?P<adj>more|less|fewer)\s+(?:[a-z]+ly\s+)?(?P<noun>(?![a-z]+ly\b)[a-z][a-z-]{3,})\b",
+    re.IGNORECASE,
+)
+_OUTCOME_NOUNS = {"pain", "likely", "often", "common", "frequent", "than", "knee", "severe"}
 _MORE = {"larger", "greater", "bigger", "higher", "wider", "steeper", "increased"}
 _NOT_NOUNS = {
     "than",
@@ -165,6 +171,10 @@ def _directions(text: str, lexicon: Lexicon | None) -> set[str]:
         out.add("more:chang")
     if _FALL.search(text):
         out.add("less:chang")
+    for m in _QUANTITY.finditer(text):  # "held less necrosis", "more yearly loss"
+        noun = m.group("noun").lower()
+        if noun not in _NOT_NOUNS and noun not in _OUTCOME_NOUNS:
+            out.add(f"{'qmore' if m.group('adj').lower() == 'more' else 'qless'}:{noun[:5]}")
     for m in _COMPARED.finditer(text):
         noun = m.group("noun").lower()
         if noun not in _NOT_NOUNS:
@@ -265,6 +275,12 @@ def opposed(sentence: set[str], claim: set[str]) -> bool:
         and not any(d.startswith(("more:", "less:")) and d not in claim for d in sentence)
     ):
         return True  # "attrition protected against BMLs" where the study found it went with them
+    for d in sentence:  # "held less necrosis" where the claim says more
+        if d.startswith(("qmore:", "qless:")):
+            way, noun = d.split(":")
+            other = ("qless:" if way == "qmore" else "qmore:") + noun
+            if other in claim and d not in claim and other not in sentence:
+                return True
     turned = ("higher" in sentence and "lower" in claim) or (
         "lower" in sentence and "higher" in claim
     )

@@ -973,3 +973,18 @@ def test_a_negation_of_the_claims_own_finding_is_contradicted(verdict) -> None:
     assert wrong.verdict == "contradicted", _why(wrong)
     right = verdict("The 2001 study enrolled 401 patients, of whom 50 had no knee pain.")
     assert right.verdict != "contradicted", _why(right)
+
+
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("The oedema-like zone on MRI held less necrosis than normal-looking marrow (P = 0.021).",
+         "contradicted"),
+        ("Two human readers agreed with each other less closely (R² = 0.85) than the software "
+         "agreed with the trained reader.", "supported"),
+    ],
+)  # fmt: skip
+def test_how_much_of_something_turned_round_is_a_reversal(verdict, sentence, expected) -> None:
+    """ "less necrosis" where the study found more; "less closely" names no quantity."""
+    s = verdict(sentence)
+    assert s.verdict == expected, _why(s)
