@@ -320,7 +320,11 @@ def _check_span(
     if (
         verdict == "supported"
         and best is not None
-        and (off := opposite_word(index, span.text, [best.claim]))
+        and (
+            off := opposite_word(
+                index, span.text, [best.claim, *_by_value(index, figures, vouching)]
+            )
+        )
     ):
         # the figures agree, but the sentence says "men" where the source says "women"
         mine_word, their_word, row = off
@@ -353,3 +357,11 @@ _ANAPHOR_RE = re.compile(
     r"(?:study|trial|review|analysis|paper|cohort|research|work)\b)",
     re.IGNORECASE,
 )
+
+
+def _by_value(
+    index: ClaimIndex, figures: list[Figure], rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The claims whose own value a figure of the sentence gives ("55% were men": the 55% is the
+    women claim's), not those that only share its time point."""
+    return [r for r in rows if compare_figures(figures, r, index.lexicon).value_agrees]

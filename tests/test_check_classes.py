@@ -988,3 +988,17 @@ def test_how_much_of_something_turned_round_is_a_reversal(verdict, sentence, exp
     """ "less necrosis" where the study found more; "less closely" names no quantity."""
     s = verdict(sentence)
     assert s.verdict == expected, _why(s)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "People in the Framingham MRI study were 62.3 years old on average, and 55% were men.",
+        "In community controls, a change in BML size went with a change in knee pain "
+        "(regression coefficient 2.50).",
+    ],
+)
+def test_an_opposite_word_beside_a_siblings_figure_is_caught(verdict, sentence) -> None:
+    """The 55% is the women claim's, vouching beside the age: "men" is its opposite."""
+    s = verdict(sentence)
+    assert s.verdict != "supported", _why(s)
