@@ -164,9 +164,7 @@ def sized_elsewhere(
 
 def _study_years(index: ClaimIndex, doi: str | None) -> set[float]:
     """The years a source carries (printed, online), as figures read them."""
-    if not doi:
-        return set()
-    row = next(index.db.query("select * from sources where doi = ?", [doi]), None)
+    row = index.source(doi)
     return {float(y) for y in source_years(row)} if row else set()
 
 
@@ -206,7 +204,8 @@ def unchecked_in(
         compared = {id(r.figure) for r in best.comparison.records}
         roles_agreeing = {r.role for r in best.comparison.agreeing()}
     out = []
-    dated = _study_years(index, best.claim.get("source_doi")) if best is not None else set()
+    years = best is not None and any(f.kind == "year" for f in figures)
+    dated = _study_years(index, best.claim.get("source_doi")) if years else set()
     for f in figures:
         if f.kind == "year" and best is not None and f.value not in dated:
             if _dates_the_study(index, span.text[f.end - span.start :]):

@@ -178,6 +178,26 @@ def _measure_named(mb: re.Match) -> bool:
     return bool(re.search(r"[=:<>≤≥]|\b(?:of|was)\b", mb.group()[len(mb.group("m")) :]))
 
 
+def _hedged(masked: str, start: int, not_hedges: tuple[str, ...] = ()) -> tuple[int, str | None]:
+    """Where a figure starts once the hedge before it ("about", "more than") is included, and the
+    hedge's meaning (None without one)."""
+    h = _HEDGE_BEFORE.search(masked[max(0, start - 30) : start])
+    if not h or h.group("h").lower() in not_hedges:
+        return start, None
+    return start - (min(start, 30) - h.start()), _HEDGES.get(
+        re.sub(r"\s+", " ", h.group("h")).lower()
+    )
+
+
+def _counted(masked: str, m: re.Match) -> tuple[re.Match, str]:
+    """The noun phrase a count counts and the unit its last noun names ("fifteen knee
+    subregions": subregions)."""
+    while head := _NOUN_HEAD.match(masked, m.end()):
+        m = head
+    noun = m.group("u").lower()
+    return m, _COUNT_NOUNS.get(noun, _COUNT_NOUNS.get(noun.rstrip("s"), noun))
+
+
 def extract_figures(text: str) -> list[Figure]:
     """Every figure in text, in order, with spans into text."""
     masked = mask(text)
@@ -282,21 +302,15 @@ def extract_figures(text: str) -> list[Figure]:
         elif (m := _COUNT_AFTER.match(masked, end)) and not (
             m.group("u").lower() in _SINGULAR_STUDY and a_val != 1
         ):
-            while head := _NOUN_HEAD.match(masked, m.end()):
-                m = head
-            noun = m.group("u").lower()
-            kind, unit = "count", _COUNT_NOUNS.get(noun, _COUNT_NOUNS.get(noun.rstrip("s"), noun))
+            m, unit = _counted(masked, m)
+            kind = "count"
         elif (
             (of := _OF_THE.match(masked, end))
             and i + 1 < len(nums)
             and of.end() == nums[i + 1].start()
             and (m := _COUNT_AFTER.match(masked, nums[i + 1].end()))
         ):  # "sixteen of the 17 studies": a count of studies, too
-            while head := _NOUN_HEAD.match(masked, m.end()):
-                m = head
-            noun = m.group("u").lower()
-            kind, unit = "count", _COUNT_NOUNS.get(noun, _COUNT_NOUNS.get(noun.rstrip("s"), noun))
-            m = None
+            kind, unit, m = "count", _counted(masked, m)[1], None
         elif (m := _OF_WHOM_AFTER.match(masked, end)) or _OF_WHOM_BEFORE.search(before):
             kind, unit, m = "count", "people", None  # "401 people, 351 of whom had pain"
         elif _AGE_BEFORE.search(before) and low is None and not is_year(raw, a_val):
@@ -308,14 +322,12 @@ def extract_figures(text: str) -> list[Figure]:
             continue
         if m is not None:
             end = m.end()
-        qualifier = None
         if low is not None and (bw := _BETWEEN_BEFORE.search(masked[max(0, start - 12) : start])):
             start = start - (min(start, 12) - bw.start())
-        h = _HEDGE_BEFORE.search(masked[max(0, start - 30) : start])
-        if h and not (kind == "duration" and h.group("h").lower() in ("over", "some", "under")):
-            word = re.sub(r"\s+", " ", h.group("h")).lower()
-            qualifier = _HEDGES.get(word)
-            start = start - (min(start, 30) - h.start())
+        # "over two years" is a duration's length, no hedge
+        start, qualifier = _hedged(
+            masked, start, ("over", "some", "under") if kind == "duration" else ()
+        )
         value = None if low is not None else a_val
         figures.append(
             Figure(text[start:end], start, end, kind, unit, value, low, high, qualifier, a_dec,
@@ -326,11 +338,7 @@ def extract_figures(text: str) -> list[Figure]:
         if any(f.start <= fm.start() < f.end for f in figures):
             continue
         word = next(g for g in fm.groups() if g).lower()
-        start = fm.start()
-        h = _HEDGE_BEFORE.search(masked[max(0, start - 30) : start])
-        qualifier = _HEDGES.get(re.sub(r"\s+", " ", h.group("h")).lower()) if h else None
-        if h:
-            start = start - (min(start, 30) - h.start())
+        start, qualifier = _hedged(masked, fm.start())
         figures.append(
             Figure(text[start : fm.end()], start, fm.end(), "percent", "%", FRACTIONS[word],
                    qualifier=qualifier or "about", spelled=True)
@@ -341,11 +349,7 @@ def extract_figures(text: str) -> list[Figure]:
         if any(f.kind != "count" for f in overlap) or not 0 < a_val < b_val:
             continue
         figures = [f for f in figures if f not in overlap]  # "three people" is the ratio's
-        start = rm.start()
-        h = _HEDGE_BEFORE.search(masked[max(0, start - 30) : start])
-        qualifier = _HEDGES.get(re.sub(r"\s+", " ", h.group("h")).lower()) if h else None
-        if h:
-            start = start - (min(start, 30) - h.start())
+        start, qualifier = _hedged(masked, rm.start())
         figures.append(
             Figure(text[start : rm.end()], start, rm.end(), "percent", "%", 100 * a_val / b_val,
                    qualifier=qualifier or "about", spelled=True)

@@ -224,6 +224,7 @@ class ClaimIndex:
             if doc > self.df.get(key, 0):
                 self.df[key] = doc
         self.lexicon = lexicon_from_db(db)
+        self._sources: dict[str, dict[str, Any] | None] = {}
         # a synonym group reads as one word, as common as its commonest member (a phrase at most
         # as common as its rarest word)
         for group in self.lexicon.groups:
@@ -300,13 +301,22 @@ class ClaimIndex:
                 out |= dois
         return out
 
+    def source(self, doi: str | None) -> dict[str, Any] | None:
+        """A source's row, read once per index (a draft names the same few sources again and again)."""
+        if not doi:
+            return None
+        if doi not in self._sources:
+            self._sources[doi] = next(
+                self.db.query("select * from sources where doi = ?", [doi]), None
+            )
+        return self._sources[doi]
+
     def naming_words(self, dois: set[str]) -> frozenset[str]:
         """The words that name these sources in a sentence: authors' surnames, journal, year."""
-        if not dois:
-            return frozenset()
-        marks = ", ".join("?" * len(dois))
-        sql = f"select authors, journal, year from sources where doi in ({marks})"
-        text = " ".join(str(v or "") for row in self.db.execute(sql, sorted(dois)) for v in row)
+        rows = [row for row in map(self.source, sorted(dois)) if row]
+        text = " ".join(
+            str(row.get(k) or "") for row in rows for k in ("authors", "journal", "year")
+        )
         return frozenset(tokens(re.sub(r"[\[\]\"]", " ", text)))
 
     def cited_claims(self, dois: set[str], have: list[dict[str, Any]]) -> list[dict[str, Any]]:
