@@ -112,15 +112,13 @@ def _source_claims(
     return claims, agreed, disagreeing
 
 
-def design_checked(
-    index: ClaimIndex, text: str, best: Candidate, verdict: str, why: str
-) -> tuple[str, str]:
-    """A sentence that names a study design (lexicon `designs`) is supported only where its
-    source's verified claims name that design (in their wording or as the study's design);
-    contradicted where they name only another."""
+def design_unsaid(index: ClaimIndex, text: str, best: Candidate) -> tuple[str, str] | None:
+    """A study design the sentence names (lexicon `designs`) that its source's verified claims do
+    not give (in their wording or as the study's design): ("contradicted", why) where they give
+    another, ("unverified", why) where they give none; None where they agree or none is named."""
     said = index.lexicon.designs_in(text)
     if not said:
-        return verdict, why
+        return None
     source = best.claim.get("source_doi")
     rows = [best.claim, *index.cited_claims({source} if source else set(), [best.claim])]
     theirs = set()
@@ -130,13 +128,13 @@ def design_checked(
             # (the design field says "cohort", the words a writer uses "a cohort study")
             theirs |= index.lexicon.designs_in(f"{row.get('study_design') or ''} study")
     if designs_agree(said, theirs):
-        return verdict, why
+        return None
     if theirs:
         return "contradicted", (
             f"the sentence calls the study design {' or '.join(sorted(said))}; the source "
             f"({best.claim['id']}) gives it as {' or '.join(sorted(theirs))}"
         )
-    return "unverified", f"{why}; but the study design it names was not checked"
+    return "unverified", "the study design it names was not checked"
 
 
 def sized_elsewhere(

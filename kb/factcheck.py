@@ -9,7 +9,6 @@ keeps the sentence at most `unverified`. Renderers for people live with the CLI 
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,18 +18,7 @@ import sqlite_utils
 
 from .agreement import compare_figures
 from .citing import Cited, cited_by, refers_back
-from .coverage import (
-    agreeing_rows,
-    cohort_elsewhere,
-    design_checked,
-    negated_phrase,
-    opposite_word,
-    share_of_something_else,
-    sized_elsewhere,
-    subgroups,
-    swapped_groups,
-    unchecked_in,
-)
+from .coverage import agreeing_rows, sized_elsewhere, subgroups, unchecked_in
 from .figures import Figure, extract_figures, is_checkable
 from .matching import (
     CLAIM_COLUMNS,
@@ -47,6 +35,7 @@ from .phrasing import mismatch
 from .references import Reference, RefResult, check_references, parse_references
 from .render import COLOURS, render_markdown, render_text
 from .sentences import Span, split_clauses, split_sentences
+from .support import AFTER_COVERAGE, BEFORE_COVERAGE, Support, objection
 from .verdict_policy import POLICY
 from .verdicts import decide
 from .wording import plain_explanations
@@ -235,36 +224,9 @@ def _check_span(
         deadline, index.lexicon, listed, index.naming_words(cited or set()),
     )  # fmt: skip
     verdict, best, why = decide(span.text, figures, cands, cited, context)
-    source = best.claim.get("source_doi") if best else None
-    if verdict == "supported" and cites and not (cited and source in cited):
-        # the sentence cites something the KB cannot resolve, and the claim's source is not
-        # among what it could: whose finding this is cannot be told
-        verdict = "unverified"
-        why = (
-            f"matches {best.claim['id']}, from {source}, but the sentence cites a work the KB "
-            "cannot resolve: check which source it means"
-        )
-    if verdict == "supported" and best is not None and not best.comparison.records:
-        # support on wording alone: the claim must be about what the sentence is about
-        missing = index.lexicon.outcomes_in(span.text) - index.lexicon.outcomes_in(
-            best.claim.get("statement") or ""
-        )
-        if missing:
-            verdict = "unverified"
-            why = (
-                f"the wording is near {best.claim['id']}, but that finding is not about "
-                f"{', '.join(sorted(missing))}: check which finding the sentence reports"
-            )
-        elif _ANAPHOR_RE.match(span.text) and not cites:
-            # "That same type also predicted cartilage loss": which type, the sentence before says
-            verdict = "unverified"
-            why = (
-                f"the wording is near {best.claim['id']}, but the sentence's subject is named in "
-                "the sentence before: check that the finding is about the same thing"
-            )
-    if verdict == "supported" and best is not None:
-        # "most of the studies were randomised trials": the design must be the one the source gives
-        verdict, why = design_checked(index, span.text, best, verdict, why)
+    support = Support(index, span, figures, best, cited, cites, why) if best is not None else None
+    if verdict == "supported" and support and (found := objection(BEFORE_COVERAGE, support)):
+        verdict, why = found
     unchecked, disagreeing, vouching = unchecked_in(index, span, figures, best, cands)
     is_statement = (
         best is not None or any(is_checkable(f) for f in figures) or cites or bool(unchecked)
@@ -301,35 +263,10 @@ def _check_span(
         verdict = "unverified"
         said = ", ".join(u["text"] for u in unchecked)
         why = f"not every figure could be checked ({said}); the rest: {why}"
-    elif (
-        verdict == "supported"
-        and best is not None
-        and (
-            swap := swapped_groups(index, span, figures, [best.claim, *vouching])
-            or share_of_something_else(index, span, figures, [best.claim, *vouching])
-        )
-    ):
-        verdict, why = "unverified", swap
-    if verdict == "supported" and best is not None and (no := negated_phrase(span, best)):
-        verdict = "contradicted"  # "71% had no knee OA visible" where the study's 71% had it
-        why = f"the sentence says {no!r}, where {best.claim['id']} states it without the negation"
-    if verdict == "supported" and best is not None:
-        # "Using Osteoarthritis Initiative data, Scher and colleagues found...": another cohort
-        if elsewhere := cohort_elsewhere(index, span.text, best):
-            verdict, why = "unverified", elsewhere
-    if (
-        verdict == "supported"
-        and best is not None
-        and (
-            off := opposite_word(
-                index, span.text, [best.claim, *_by_value(index, figures, vouching)]
-            )
-        )
-    ):
-        # the figures agree, but the sentence says "men" where the source says "women"
-        mine_word, their_word, row = off
-        verdict = "contradicted"
-        why = f"the sentence says {mine_word} where the source says {their_word} ({row['id']})"
+    if verdict == "supported" and support:
+        support.vouching = vouching
+        if found := objection(AFTER_COVERAGE, support):
+            verdict, why = found
     if verdict in ("supported", "unverified") and best is not None:
         # the figure agrees, but the sentence words it as something the source did not give (for
         # the claim it rests on, or any other claim of the source that vouches for a figure)
@@ -349,19 +286,3 @@ def _check_span(
         best.sim if best else 0.0, unchecked,
     )  # fmt: skip
     return stmt, numbers, mentions
-
-
-# a sentence whose subject is only a pointer back ("That same type", "It", "These lesions")
-_ANAPHOR_RE = re.compile(
-    r"\s*(?:that|this|these|those|it|they|its|their|such)(?:\s+same)?\b(?!(?:\s+[\w-]+){0,4}?\s+"
-    r"(?:study|trial|review|analysis|paper|cohort|research|work)\b)",
-    re.IGNORECASE,
-)
-
-
-def _by_value(
-    index: ClaimIndex, figures: list[Figure], rows: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The claims whose own value a figure of the sentence gives ("55% were men": the 55% is the
-    women claim's), not those that only share its time point."""
-    return [r for r in rows if compare_figures(figures, r, index.lexicon).value_agrees]
